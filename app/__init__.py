@@ -1,0 +1,126 @@
+"""The faces: the Flask application factory.
+
+``create_app`` builds one application from the settings: the database engine (one per
+process, never shared across a fork), the policy, the clock, authentication, the
+translations, and the blueprints (web, API, auth, Telegram webhook). No scheduler and
+no Telegram I/O run inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from config.policy import load_policy
+from config.settings import Settings, load_settings
+from incidents.clock import Clock, SystemClock
+from incidents.db import make_engine, make_sessionmaker
+from incidents.errors import FenghuoError
+
+csrf = CSRFProtect()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Flask:
+    from app.auth import init_auth
+    from app.extensions import Services, close_db
+    from app.i18n import init_i18n
+
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_SECURE=settings.production,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    if overrides:
+        app.config.update(overrides)
+    engine = make_engine(settings.database_url)
+    app.extensions["fenghuo"] = Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        policy=load_policy(settings.policy_path),
+        clock=clock or SystemClock(),
+    )
+    app.teardown_appcontext(close_db)
+    csrf.init_app(app)
+    init_auth(app)
+    init_i18n(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    if not settings.telegram_enabled:
+        logging.getLogger("fenghuo").info("Telegram is off (FENGHUO_TELEGRAM_TOKEN not set)")
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.auth.views import bp as auth_bp
+    from app.web import bp as web_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+    try:
+        from app.telegram_webhook import bp as tg_bp
+    except ModuleNotFoundError as exc:
+        if exc.name != "app.telegram_webhook":
+            raise
+    else:
+        app.register_blueprint(tg_bp)
+        csrf.exempt(tg_bp)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        from sqlalchemy import text
+
+        from app.extensions import db
+
+        db().execute(text("SELECT 1"))
+        return jsonify({"status": "ok"})
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _register_errors(app: Flask) -> None:
+    from flask import render_template
+
+    @app.errorhandler(FenghuoError)
+    def _domain(exc: FenghuoError) -> Any:
+        if _wants_json():
+            return jsonify({"error": exc.to_dict()}), exc.status
+        return render_template("error.html", code=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        body = {"code": "csrf", "message": exc.description, "field": "csrf_token"}
+        if _wants_json():
+            return jsonify({"error": body}), 400
+        return render_template("error.html", code=400, message=exc.description), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        code = exc.code or 500
+        if _wants_json():
+            body = {"code": (exc.name or "error").lower().replace(" ", "_"),
+                    "message": exc.description, "field": None}
+            return jsonify({"error": body}), code
+        return render_template("error.html", code=code, message=exc.description), code

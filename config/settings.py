@@ -1,0 +1,165 @@
+"""Typed settings read once from ``FENGHUO_*`` environment variables.
+
+A bad value stops start-up with the variable's name and what was wrong (STYLE.md 7).
+The embedded default needs no variable at all: SQLite in ``instance/`` and a secret key
+generated there on first start. Production mode (``FENGHUO_ENV=production``) requires
+an explicit secret key and a public URL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "FENGHUO_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; ``variable`` names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+        self.message = message
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(name, f"must be a boolean (true/false/1/0/yes/no), got {raw!r}")
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip() or default
+    if value not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, default).strip() or default
+    if value and not value.startswith(("http://", "https://")):
+        raise ConfigError(name, f"must be an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes need from the environment, validated."""
+
+    env: str
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    policy_path: Path | None
+    public_url: str
+    sweep_seconds: int
+    host: str
+    port: int
+    demo_password: str | None
+    telegram_token: str | None
+    telegram_api_url: str
+    telegram_webhook_secret: str | None
+    telegram_mode: str
+    login_max_failures: int
+    login_lockout_seconds: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+
+def _secret_key(env: Mapping[str, str], production: bool, instance: Path) -> str:
+    name = PREFIX + "SECRET_KEY"
+    given = env.get(name, "").strip()
+    if given:
+        if len(given) < 16:
+            raise ConfigError(name, "must be at least 16 characters")
+        return given
+    if production:
+        raise ConfigError(name, "is required when FENGHUO_ENV=production")
+    # The embedded default keeps a generated key beside the database, so sessions survive
+    # restarts without anyone having to invent a secret.
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    mode = env_choice(env, PREFIX + "ENV", "development", ("development", "production", "test"))
+    production = mode == "production"
+    instance = Path(env.get(PREFIX + "INSTANCE_PATH", "") or Path.cwd() / "instance")
+    default_db = f"sqlite:///{instance / 'fenghuo.db'}"
+    database_url = env.get(PREFIX + "DATABASE_URL", "").strip() or default_db
+    if not database_url.startswith(("sqlite", "postgresql")):
+        raise ConfigError(
+            PREFIX + "DATABASE_URL", f"must be a sqlite:// or postgresql:// URL, got {database_url!r}"
+        )
+    policy_raw = env.get(PREFIX + "POLICY", "").strip()
+    policy_path = Path(policy_raw) if policy_raw else None
+    if policy_path is not None and not policy_path.is_file():
+        raise ConfigError(PREFIX + "POLICY", f"no such file: {policy_raw}")
+    public_url = _url(env, PREFIX + "PUBLIC_URL", "" if production else "http://127.0.0.1:8000")
+    if production and not public_url:
+        raise ConfigError(PREFIX + "PUBLIC_URL", "is required when FENGHUO_ENV=production")
+    token = env.get(PREFIX + "TELEGRAM_TOKEN", "").strip() or None
+    if token is not None and ":" not in token:
+        raise ConfigError(PREFIX + "TELEGRAM_TOKEN", "does not look like a bot token (id:secret)")
+    return Settings(
+        env=mode,
+        instance_path=instance,
+        database_url=database_url,
+        secret_key=_secret_key(env, production, instance),
+        policy_path=policy_path,
+        public_url=public_url,
+        sweep_seconds=env_int(env, PREFIX + "SWEEP_SECONDS", 5, minimum=1),
+        host=env.get(PREFIX + "HOST", "127.0.0.1").strip() or "127.0.0.1",
+        port=env_int(env, PREFIX + "PORT", 8000, minimum=1),
+        demo_password=env.get(PREFIX + "DEMO_PASSWORD") or None,
+        telegram_token=token,
+        telegram_api_url=_url(env, PREFIX + "TELEGRAM_API_URL", "https://api.telegram.org/bot"),
+        telegram_webhook_secret=env.get(PREFIX + "TELEGRAM_WEBHOOK_SECRET", "").strip() or None,
+        telegram_mode=env_choice(env, PREFIX + "TELEGRAM_MODE", "polling", ("polling", "webhook")),
+        login_max_failures=env_int(env, PREFIX + "LOGIN_MAX_FAILURES", 5, minimum=1),
+        login_lockout_seconds=env_int(env, PREFIX + "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+    )

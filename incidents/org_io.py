@@ -1,0 +1,366 @@
+"""Import and export of the organisation as YAML (``fenghuo org import|export``).
+
+Import is idempotent: departments are matched by ``code``, people by ``login``, systems
+by ``code``, positions by (person, role, department, from). Running the same file twice
+changes nothing and writes no audit event; every real change is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.audit import Actor, record
+from incidents.errors import ValidationError
+from incidents.inputs import parse_datetime
+from incidents.org import LANGUAGES, ROLES, Department, Person, Position, System
+
+DEPARTMENT_KINDS = ("leadership", "command_center", "office", "hr", "business", "leading_group")
+
+
+@dataclass
+class ImportResult:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, what: str, kind: str) -> None:
+        target = self.created if what == "created" else self.updated
+        target[kind] = target.get(kind, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _req(item: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in item or item[key] in (None, ""):
+        raise ValidationError("is required", field=f"{where}.{key}")
+    return item[key]
+
+
+def _when(value: object, where: str) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValidationError("needs a time zone", field=where)
+        return value
+    return parse_datetime(value, where)
+
+
+def _check_keys(item: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in item:
+        if key not in allowed:
+            raise ValidationError(f"unknown key; allowed: {', '.join(sorted(allowed))}",
+                                  field=f"{where}.{key}")
+
+
+def import_org(session: Session, text: str, *, actor: Actor, now: datetime) -> ImportResult:
+    """Apply the YAML organisation ``text`` inside the caller's transaction."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"not valid YAML: {exc}", field="file") from None
+    if not isinstance(doc, Mapping):
+        raise ValidationError("the file must be a mapping with departments, people, systems",
+                              field="file")
+    _check_keys(doc, {"departments", "people", "systems"}, "file")
+    result = ImportResult()
+    depts = _import_departments(session, doc.get("departments") or [], result, actor, now)
+    people = _import_people(session, doc.get("people") or [], depts, result, actor, now)
+    _import_systems(session, doc.get("systems") or [], depts, people, result, actor, now)
+    return result
+
+
+def _dept_by_code(session: Session) -> dict[str, Department]:
+    return {d.code: d for d in session.scalars(select(Department))}
+
+
+def _import_departments(session: Session, items: list[Any], result: ImportResult,
+                        actor: Actor, now: datetime) -> dict[str, Department]:
+    depts = _dept_by_code(session)
+    allowed = {"code", "name", "name_en", "kind", "parent", "competent"}
+    # Two passes: create or update every department, then link parents, so that the
+    # file need not list parents first.
+    for i, item in enumerate(items):
+        where = f"departments[{i}]"
+        if not isinstance(item, Mapping):
+            raise ValidationError("must be a mapping", field=where)
+        _check_keys(item, allowed, where)
+        code = str(_req(item, "code", where))
+        kind = item.get("kind", "business")
+        if kind not in DEPARTMENT_KINDS:
+            raise ValidationError(f"must be one of {', '.join(DEPARTMENT_KINDS)}",
+                                  field=f"{where}.kind")
+        values = {"name": str(_req(item, "name", where)),
+                  "name_en": str(item.get("name_en", "")), "kind": kind}
+        dept = depts.get(code)
+        if dept is None:
+            dept = Department(code=code, **values)
+            session.add(dept)
+            session.flush()
+            depts[code] = dept
+            result.bump("created", "departments")
+            record(session, actor=actor, kind="org.department.created", subject_type="department",
+                   subject_id=dept.id, data={"code": code, **values}, now=now)
+        else:
+            changes = {k: v for k, v in values.items() if getattr(dept, k) != v}
+            if changes:
+                for k, v in changes.items():
+                    setattr(dept, k, v)
+                result.bump("updated", "departments")
+                record(session, actor=actor, kind="org.department.updated",
+                       subject_type="department", subject_id=dept.id, data=changes, now=now)
+    for i, item in enumerate(items):
+        where = f"departments[{i}]"
+        dept = depts[str(item["code"])]
+        for key, attr in (("parent", "parent_id"), ("competent", "competent_department_id")):
+            ref = item.get(key)
+            target_id = None
+            if ref is not None:
+                if str(ref) not in depts:
+                    raise ValidationError(f"no department with code {ref!r}", field=f"{where}.{key}")
+                target_id = depts[str(ref)].id
+            if getattr(dept, attr) != target_id:
+                setattr(dept, attr, target_id)
+                result.bump("updated", "departments")
+                record(session, actor=actor, kind="org.department.updated",
+                       subject_type="department", subject_id=dept.id,
+                       data={attr: target_id}, now=now)
+    session.flush()
+    return depts
+
+
+def _import_people(session: Session, items: list[Any], depts: dict[str, Department],
+                   result: ImportResult, actor: Actor, now: datetime) -> dict[str, Person]:
+    people = {p.login: p for p in session.scalars(select(Person))}
+    allowed = {"login", "name", "email", "phone", "language", "admin", "active", "positions"}
+    for i, item in enumerate(items):
+        where = f"people[{i}]"
+        if not isinstance(item, Mapping):
+            raise ValidationError("must be a mapping", field=where)
+        _check_keys(item, allowed, where)
+        login = str(_req(item, "login", where))
+        language = item.get("language", "zh_CN")
+        if language not in LANGUAGES:
+            raise ValidationError(f"must be one of {', '.join(LANGUAGES)}",
+                                  field=f"{where}.language")
+        values = {"name": str(_req(item, "name", where)), "email": str(item.get("email", "")),
+                  "phone": str(item.get("phone", "")), "language": language,
+                  "is_admin": bool(item.get("admin", False)),
+                  "active": bool(item.get("active", True))}
+        person = people.get(login)
+        if person is None:
+            person = Person(login=login, created_at=now, **values)
+            session.add(person)
+            session.flush()
+            people[login] = person
+            result.bump("created", "people")
+            record(session, actor=actor, kind="org.person.created", subject_type="person",
+                   subject_id=person.id, data={"login": login, **values}, now=now)
+        else:
+            changes = {k: v for k, v in values.items() if getattr(person, k) != v}
+            if changes:
+                for k, v in changes.items():
+                    setattr(person, k, v)
+                result.bump("updated", "people")
+                record(session, actor=actor, kind="org.person.updated", subject_type="person",
+                       subject_id=person.id, data=changes, now=now)
+        for j, pos in enumerate(item.get("positions") or []):
+            _import_position(session, person, pos, f"{where}.positions[{j}]", depts, result,
+                             actor, now)
+    session.flush()
+    return people
+
+
+def _import_position(session: Session, person: Person, item: Any, where: str,
+                     depts: dict[str, Department], result: ImportResult, actor: Actor,
+                     now: datetime) -> None:
+    if not isinstance(item, Mapping):
+        raise ValidationError("must be a mapping", field=where)
+    _check_keys(item, {"role", "department", "from", "until", "title", "in_charge_of"}, where)
+    role = str(_req(item, "role", where))
+    if role not in ROLES:
+        raise ValidationError(f"unknown role; one of {', '.join(ROLES)}", field=f"{where}.role")
+    dept_code = item.get("department")
+    dept = None
+    if dept_code is not None:
+        dept = depts.get(str(dept_code))
+        if dept is None:
+            raise ValidationError(f"no department with code {dept_code!r}",
+                                  field=f"{where}.department")
+    valid_from = _when(_req(item, "from", where), f"{where}.from")
+    until = item.get("until")
+    valid_until = _when(until, f"{where}.until") if until is not None else None
+    if valid_until is not None and valid_until <= valid_from:
+        raise ValidationError("must be after from", field=f"{where}.until")
+    charges = []
+    for k, code in enumerate(item.get("in_charge_of") or []):
+        if str(code) not in depts:
+            raise ValidationError(f"no department with code {code!r}",
+                                  field=f"{where}.in_charge_of[{k}]")
+        charges.append(depts[str(code)])
+    existing = next(
+        (p for p in person.positions
+         if p.role == role and p.department_id == (dept.id if dept else None)
+         and p.valid_from == valid_from), None)
+    data = {"login": person.login, "role": role, "department": dept_code,
+            "from": valid_from.isoformat(),
+            "until": valid_until.isoformat() if valid_until else None,
+            "in_charge_of": [d.code for d in charges]}
+    if existing is None:
+        position = Position(person=person, role=role, department=dept,
+                            title=str(item.get("title", "")), valid_from=valid_from,
+                            valid_until=valid_until, in_charge_of=charges)
+        session.add(position)
+        session.flush()
+        result.bump("created", "positions")
+        record(session, actor=actor, kind="org.position.created", subject_type="position",
+               subject_id=position.id, data=data, now=now)
+        return
+    changed = (existing.valid_until != valid_until
+               or existing.title != str(item.get("title", ""))
+               or {d.id for d in existing.in_charge_of} != {d.id for d in charges})
+    if changed:
+        existing.valid_until = valid_until
+        existing.title = str(item.get("title", ""))
+        existing.in_charge_of = charges
+        result.bump("updated", "positions")
+        record(session, actor=actor, kind="org.position.updated", subject_type="position",
+               subject_id=existing.id, data=data, now=now)
+
+
+def _import_systems(session: Session, items: list[Any], depts: dict[str, Department],
+                    people: dict[str, Person], result: ImportResult, actor: Actor,
+                    now: datetime) -> None:
+    systems = {s.code: s for s in session.scalars(select(System))}
+    allowed = {"code", "name", "description", "owner", "operator", "operator_person", "users",
+               "cii", "mlps_level"}
+    for i, item in enumerate(items):
+        where = f"systems[{i}]"
+        if not isinstance(item, Mapping):
+            raise ValidationError("must be a mapping", field=where)
+        _check_keys(item, allowed, where)
+        code = str(_req(item, "code", where))
+
+        def dept(key: str, required: bool, item: Mapping[str, Any] = item,
+                 where: str = where) -> Department | None:
+            ref = item.get(key)
+            if ref is None:
+                if required:
+                    raise ValidationError("is required", field=f"{where}.{key}")
+                return None
+            if str(ref) not in depts:
+                raise ValidationError(f"no department with code {ref!r}", field=f"{where}.{key}")
+            return depts[str(ref)]
+
+        owner = dept("owner", True)
+        assert owner is not None
+        operator = dept("operator", False)
+        op_login = item.get("operator_person")
+        op_person = None
+        if op_login is not None:
+            op_person = people.get(str(op_login))
+            if op_person is None:
+                raise ValidationError(f"no person with login {op_login!r}",
+                                      field=f"{where}.operator_person")
+        users = []
+        for k, ref in enumerate(item.get("users") or []):
+            if str(ref) not in depts:
+                raise ValidationError(f"no department with code {ref!r}",
+                                      field=f"{where}.users[{k}]")
+            users.append(depts[str(ref)])
+        level = item.get("mlps_level")
+        if level is not None and (isinstance(level, bool) or not isinstance(level, int)
+                                  or not 1 <= level <= 5):
+            raise ValidationError("must be an integer from 1 to 5", field=f"{where}.mlps_level")
+        values: dict[str, Any] = {
+            "name": str(_req(item, "name", where)),
+            "description": str(item.get("description", "")),
+            "owner_department_id": owner.id,
+            "operator_department_id": operator.id if operator else None,
+            "operator_person_id": op_person.id if op_person else None,
+            "is_cii": bool(item.get("cii", False)), "mlps_level": level,
+        }
+        system = systems.get(code)
+        if system is None:
+            system = System(code=code, **values)
+            system.user_departments = users
+            session.add(system)
+            session.flush()
+            result.bump("created", "systems")
+            record(session, actor=actor, kind="org.system.created", subject_type="system",
+                   subject_id=system.id,
+                   data={"code": code, **values, "users": [d.code for d in users]}, now=now)
+            continue
+        changes = {k: v for k, v in values.items() if getattr(system, k) != v}
+        if {d.id for d in system.user_departments} != {d.id for d in users}:
+            changes["users"] = [d.code for d in users]
+            system.user_departments = users
+        if changes:
+            for k, v in changes.items():
+                if k != "users":
+                    setattr(system, k, v)
+            result.bump("updated", "systems")
+            record(session, actor=actor, kind="org.system.updated", subject_type="system",
+                   subject_id=system.id, data=changes, now=now)
+
+
+def export_org(session: Session) -> str:
+    """The organisation as YAML that ``import_org`` reads back to the same state."""
+    depts = list(session.scalars(select(Department).order_by(Department.id)))
+    by_id = {d.id: d for d in depts}
+    out: dict[str, Any] = {"departments": [], "people": [], "systems": []}
+    for d in depts:
+        item: dict[str, Any] = {"code": d.code, "name": d.name, "name_en": d.name_en,
+                                "kind": d.kind}
+        if d.parent_id:
+            item["parent"] = by_id[d.parent_id].code
+        if d.competent_department_id:
+            item["competent"] = by_id[d.competent_department_id].code
+        out["departments"].append(item)
+    for p in session.scalars(select(Person).order_by(Person.id)):
+        person: dict[str, Any] = {"login": p.login, "name": p.name, "language": p.language}
+        for key, attr in (("email", "email"), ("phone", "phone")):
+            if getattr(p, attr):
+                person[key] = getattr(p, attr)
+        if p.is_admin:
+            person["admin"] = True
+        if not p.active:
+            person["active"] = False
+        positions = []
+        for pos in p.positions:
+            entry: dict[str, Any] = {"role": pos.role, "from": pos.valid_from.isoformat()}
+            if pos.department_id:
+                entry["department"] = by_id[pos.department_id].code
+            if pos.valid_until:
+                entry["until"] = pos.valid_until.isoformat()
+            if pos.title:
+                entry["title"] = pos.title
+            if pos.in_charge_of:
+                entry["in_charge_of"] = [d.code for d in pos.in_charge_of]
+            positions.append(entry)
+        if positions:
+            person["positions"] = positions
+        out["people"].append(person)
+    for s in session.scalars(select(System).order_by(System.id)):
+        system: dict[str, Any] = {"code": s.code, "name": s.name,
+                                  "owner": by_id[s.owner_department_id].code}
+        if s.description:
+            system["description"] = s.description
+        if s.operator_department_id:
+            system["operator"] = by_id[s.operator_department_id].code
+        if s.operator_person:
+            system["operator_person"] = s.operator_person.login
+        if s.user_departments:
+            system["users"] = [d.code for d in s.user_departments]
+        if s.is_cii:
+            system["cii"] = True
+        if s.mlps_level:
+            system["mlps_level"] = s.mlps_level
+        out["systems"].append(system)
+    return str(yaml.safe_dump(out, allow_unicode=True, sort_keys=False))

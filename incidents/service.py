@@ -1,0 +1,316 @@
+"""Record-level use cases: create, patch, change status, change grade, read.
+
+These write the record and its audit events and nothing else. The use cases that also
+start or stop clocks (``escalation.response``) call these inside the same transaction;
+faces call ``escalation.response``, never these directly for writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from incidents import lifecycle
+from incidents.audit import Actor, record
+from incidents.errors import Conflict, NotFound, ValidationError
+from incidents.grading import GRADE_RANK, Impact, below_suggestion, suggest
+from incidents.inputs import IncidentInput
+from incidents.models import GradeChange, Incident, IncidentCounter
+from incidents.org import Department, Person, System
+
+
+def _next_number(session: Session, year: int) -> tuple[int, str]:
+    """Take the next number of ``year``; gap-free because it commits with the incident.
+
+    The counter row is locked by the UPDATE until the transaction ends, so concurrent
+    creators queue on it (PostgreSQL row lock; SQLite holds the write lock anyway).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(
+            pg_insert(IncidentCounter).values(year=year, last=0).on_conflict_do_nothing()
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(
+            sqlite_insert(IncidentCounter).values(year=year, last=0).on_conflict_do_nothing()
+        )
+    seq = session.execute(
+        update(IncidentCounter)
+        .where(IncidentCounter.year == year)
+        .values(last=IncidentCounter.last + 1)
+        .returning(IncidentCounter.last)
+    ).scalar_one()
+    return seq, f"FH-{year}-{seq:04d}"
+
+
+def _check_refs(session: Session, data: IncidentInput) -> list[System]:
+    systems: list[System] = []
+    for i, sid in enumerate(data.system_ids or []):
+        system = session.get(System, sid)
+        if system is None:
+            raise ValidationError(f"no system with id {sid}", field=f"system_ids[{i}]")
+        systems.append(system)
+    if data.responsible_department_id is not None and (
+        session.get(Department, data.responsible_department_id) is None
+    ):
+        raise ValidationError(
+            f"no department with id {data.responsible_department_id}",
+            field="responsible_department_id",
+        )
+    for name in ("handling_lead_id", "caused_by_id"):
+        pid = getattr(data, name)
+        if pid is not None and session.get(Person, pid) is None:
+            raise ValidationError(f"no person with id {pid}", field=name)
+    return systems
+
+
+def _grading(impact: Impact, grade: str) -> tuple[str, str, bool]:
+    suggestion = suggest(impact)
+    return (
+        suggestion.grade,
+        json.dumps(suggestion.to_dict(), ensure_ascii=False),
+        below_suggestion(grade, suggestion.grade),
+    )
+
+
+def create_incident(
+    session: Session,
+    *,
+    data: IncidentInput,
+    actor: Actor,
+    now: datetime,
+    tz: tzinfo = UTC,
+) -> Incident:
+    """Log an incident: number it, grade it (the suggestion if none chosen), audit it."""
+    assert data.title is not None and data.category is not None and data.detected_at is not None
+    if data.detected_at > now:
+        raise ValidationError("cannot be in the future", field="detected_at")
+    systems = _check_refs(session, data)
+    impact = data.impact or Impact()
+    if systems and any(s.is_cii for s in systems) and not impact.cii:
+        # A critical information infrastructure system is affected: grade it as such.
+        impact = Impact.from_mapping({**impact.to_dict(), "cii": True})
+    suggested = suggest(impact)
+    grade = data.grade or suggested.grade
+    department_id = data.responsible_department_id
+    if department_id is None and systems:
+        department_id = systems[0].owner_department_id  # 谁主管谁负责
+    year = now.astimezone(tz).year
+    seq, number = _next_number(session, year)
+    suggested_grade, suggestion_json, below = _grading(impact, grade)
+    incident = Incident(
+        number=number,
+        year=year,
+        seq=seq,
+        title=data.title,
+        description=data.description or "",
+        category=data.category,
+        grade=grade,
+        status="new",
+        detected_at=data.detected_at,
+        occurred_at=data.occurred_at,
+        location=data.location or "",
+        responsible_department_id=department_id,
+        reporter_id=actor.person_id,
+        handling_lead_id=data.handling_lead_id,
+        caused_by_id=data.caused_by_id,
+        impact_json=json.dumps(impact.to_dict(), ensure_ascii=False),
+        suggested_grade=suggested_grade,
+        suggestion_json=suggestion_json,
+        below_suggestion=below,
+        created_at=now,
+        updated_at=now,
+        systems=systems,
+    )
+    session.add(incident)
+    session.flush()
+    session.add(
+        GradeChange(
+            incident_id=incident.id,
+            from_grade=None,
+            to_grade=grade,
+            reason=data.grade_reason or ("suggested" if data.grade is None else ""),
+            actor_id=actor.person_id,
+            at=now,
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        kind="incident.created",
+        subject_type="incident",
+        subject_id=incident.id,
+        incident_id=incident.id,
+        now=now,
+        data={
+            "number": number,
+            "title": incident.title,
+            "category": incident.category,
+            "grade": grade,
+            "suggested_grade": suggested_grade,
+            "below_suggestion": below,
+            "detected_at": incident.detected_at.isoformat(),
+            "system_ids": [s.id for s in systems],
+            "responsible_department_id": department_id,
+        },
+    )
+    return incident
+
+
+def get_incident(session: Session, incident_id: int, *, lock: bool = False) -> Incident:
+    stmt = select(Incident).where(Incident.id == incident_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    incident = session.scalars(stmt).first()
+    if incident is None:
+        raise NotFound(f"no incident with id {incident_id}", field="id")
+    return incident
+
+
+def patch_incident(
+    session: Session, *, incident_id: int, data: IncidentInput, actor: Actor, now: datetime
+) -> Incident:
+    """Change descriptive fields; the grade and the status have their own use cases."""
+    incident = get_incident(session, incident_id, lock=True)
+    if incident.status == "closed":
+        raise Conflict("a closed incident cannot be edited; reopen it first", field="status")
+    systems = _check_refs(session, data)
+    changes: dict[str, Any] = {}
+    for name in ("title", "description", "category", "location", "occurred_at",
+                 "responsible_department_id", "handling_lead_id", "caused_by_id"):
+        if name in data.given:
+            new = getattr(data, name)
+            if name in ("title", "category") and new is None:
+                raise ValidationError("cannot be removed", field=name)
+            old = getattr(incident, name)
+            if new != old:
+                changes[name] = {"from": _plain(old), "to": _plain(new)}
+                setattr(incident, name, new if new is not None or name != "description" else "")
+    if incident.occurred_at and incident.occurred_at > incident.detected_at:
+        raise ValidationError("cannot be after detected_at", field="occurred_at")
+    if "system_ids" in data.given:
+        old_ids = [s.id for s in incident.systems]
+        if old_ids != [s.id for s in systems]:
+            changes["system_ids"] = {"from": old_ids, "to": [s.id for s in systems]}
+            incident.systems = systems
+    if "impact" in data.given:
+        impact = data.impact or Impact()
+        if impact.to_dict() != incident.impact:
+            changes["impact"] = {"from": incident.impact, "to": impact.to_dict()}
+            incident.impact_json = json.dumps(impact.to_dict(), ensure_ascii=False)
+            (incident.suggested_grade, incident.suggestion_json,
+             incident.below_suggestion) = _grading(impact, incident.grade)
+    if not changes:
+        return incident
+    incident.updated_at = now
+    incident.version += 1
+    record(session, actor=actor, kind="incident.updated", subject_type="incident",
+           subject_id=incident.id, incident_id=incident.id, now=now, data=changes)
+    return incident
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# Which timestamp each status sets, so "when" is a column and not a search in the log.
+_STAMPS = {
+    "acknowledged": "acknowledged_at",
+    "handling": "handling_started_at",
+    "resolved": "resolved_at",
+    "closed": "closed_at",
+}
+
+
+def change_status(
+    session: Session,
+    *,
+    incident_id: int,
+    to: str,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
+) -> Incident:
+    """Move the incident to ``to`` with a compare-and-set on the current status.
+
+    A concurrent change (a double tap, another face) makes the UPDATE match no row, and
+    the caller gets a ``Conflict`` naming the state it lost to.
+    """
+    incident = get_incident(session, incident_id)
+    current = incident.status
+    lifecycle.check(current, to, reason)
+    values: dict[str, Any] = {"status": to, "updated_at": now, "version": Incident.version + 1}
+    stamp = _STAMPS.get(to)
+    if stamp:
+        values[stamp] = now
+    if to in ("acknowledged", "handling") and incident.acknowledged_at is None:
+        values["acknowledged_at"] = now
+        values["acknowledged_by_id"] = actor.person_id
+    if to == "reopened":
+        values["reopen_count"] = Incident.reopen_count + 1
+        values["resolved_at"] = None
+        values["closed_at"] = None
+    result = session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status == current)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(incident)
+        raise Conflict(
+            f"the incident changed meanwhile (now {incident.status}); reload and try again",
+            field="status",
+            code="stale",
+        )
+    session.refresh(incident)
+    record(session, actor=actor, kind=f"incident.{to}", subject_type="incident",
+           subject_id=incident.id, incident_id=incident.id, now=now,
+           data={"from": current, "to": to, "reason": reason or ""})
+    return incident
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    incident: Incident
+    previous: str
+    upgraded: bool
+    downgraded: bool
+
+
+def change_grade(
+    session: Session, *, incident_id: int, grade: str, reason: str, actor: Actor, now: datetime
+) -> GradeResult:
+    incident = get_incident(session, incident_id, lock=True)
+    if incident.status == "closed":
+        raise Conflict("a closed incident cannot be regraded; reopen it first", field="grade")
+    previous = incident.grade
+    if grade == previous:
+        raise Conflict(f"the incident is already graded {grade}", field="grade", code="no_change")
+    if not reason.strip():
+        raise ValidationError("a reason is required to change the grade", field="reason")
+    incident.grade = grade
+    incident.below_suggestion = below_suggestion(grade, incident.suggested_grade)
+    incident.updated_at = now
+    incident.version += 1
+    session.add(GradeChange(incident_id=incident.id, from_grade=previous, to_grade=grade,
+                            reason=reason, actor_id=actor.person_id, at=now))
+    record(session, actor=actor, kind="incident.regraded", subject_type="incident",
+           subject_id=incident.id, incident_id=incident.id, now=now,
+           data={"from": previous, "to": grade, "reason": reason,
+                 "below_suggestion": incident.below_suggestion})
+    return GradeResult(
+        incident=incident,
+        previous=previous,
+        upgraded=GRADE_RANK[grade] > GRADE_RANK[previous],
+        downgraded=GRADE_RANK[grade] < GRADE_RANK[previous],
+    )

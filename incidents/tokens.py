@@ -1,0 +1,64 @@
+"""Bearer tokens for machines: created once, stored as a SHA-256, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from incidents.audit import Actor, record
+from incidents.errors import NotFound, ValidationError
+from incidents.org import ApiToken, Person
+
+TOKEN_PREFIX = "fh_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session, *, login: str, name: str, actor: Actor, now: datetime
+) -> tuple[str, ApiToken]:
+    """Make a token for ``login``; the clear text is returned once and never stored."""
+    person = session.scalars(select(Person).where(Person.login == login)).first()
+    if person is None:
+        raise NotFound(f"no person with login {login!r}", field="person")
+    if not name.strip():
+        raise ValidationError("a token needs a name", field="name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(person_id=person.id, name=name.strip(), token_hash=digest(token),
+                   prefix=token[:10], created_at=now)
+    session.add(row)
+    session.flush()
+    record(session, actor=actor, kind="account.token.created", subject_type="person",
+           subject_id=person.id, data={"token_id": row.id, "name": row.name,
+                                       "prefix": row.prefix}, now=now)
+    return token, row
+
+
+def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token with id {token_id}", field="token_id")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        record(session, actor=actor, kind="account.token.revoked", subject_type="person",
+               subject_id=row.person_id, data={"token_id": row.id, "name": row.name}, now=now)
+    return row
+
+
+def person_for_token(session: Session, token: str, *, now: datetime) -> Person | None:
+    """The active person behind ``token``, or None; notes when the token was last used."""
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.person.active:
+        return None
+    # Only a coarse "last used" (once a minute) so that reads do not become writes.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return row.person
