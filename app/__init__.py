@@ -120,7 +120,10 @@ def _register_errors(app: Flask) -> None:
     def _http(exc: HTTPException) -> Any:
         code = exc.code or 500
         if _wants_json():
-            body = {"code": (exc.name or "error").lower().replace(" ", "_"),
-                    "message": exc.description, "field": None}
+            body = {
+                "code": (exc.name or "error").lower().replace(" ", "_"),
+                "message": exc.description,
+                "field": None,
+            }
             return jsonify({"error": body}), code
         return render_template("error.html", code=code, message=exc.description), code

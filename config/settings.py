@@ -133,7 +133,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get(PREFIX + "DATABASE_URL", "").strip() or default_db
     if not database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError(
-            PREFIX + "DATABASE_URL", f"must be a sqlite:// or postgresql:// URL, got {database_url!r}"
+            PREFIX + "DATABASE_URL",
+            f"must be a sqlite:// or postgresql:// URL, got {database_url!r}",
         )
     policy_raw = env.get(PREFIX + "POLICY", "").strip()
     policy_path = Path(policy_raw) if policy_raw else None

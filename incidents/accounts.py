@@ -54,36 +54,65 @@ def attempt_login(
         if person.failed_logins >= max_failures:
             person.locked_until = now + lockout
             person.failed_logins = 0
-            record(session, actor=actor, kind="account.locked", subject_type="person",
-                   subject_id=person.id, now=now,
-                   data={"until": person.locked_until.isoformat(), "after": max_failures})
+            record(
+                session,
+                actor=actor,
+                kind="account.locked",
+                subject_type="person",
+                subject_id=person.id,
+                now=now,
+                data={"until": person.locked_until.isoformat(), "after": max_failures},
+            )
             return LoginOutcome(None, locked_until=person.locked_until)
         return LoginOutcome(None)
     person.failed_logins = 0
     person.locked_until = None
     if person.password_hash and needs_rehash(person.password_hash):
         person.password_hash = hash_password(password)
-    record(session, actor=actor, kind="account.login", subject_type="person",
-           subject_id=person.id, data={}, now=now)
+    record(
+        session,
+        actor=actor,
+        kind="account.login",
+        subject_type="person",
+        subject_id=person.id,
+        data={},
+        now=now,
+    )
     return LoginOutcome(person)
 
 
-def set_password(session: Session, *, person: Person, password: str, actor: Actor,
-                 now: datetime) -> None:
+def set_password(
+    session: Session, *, person: Person, password: str, actor: Actor, now: datetime
+) -> None:
     if len(password) < MIN_LENGTH:
         raise ValidationError(f"must be at least {MIN_LENGTH} characters", field="password")
     person.password_hash = hash_password(password)
     person.failed_logins = 0
     person.locked_until = None
-    record(session, actor=actor, kind="account.password_set", subject_type="person",
-           subject_id=person.id, data={}, now=now)
+    record(
+        session,
+        actor=actor,
+        kind="account.password_set",
+        subject_type="person",
+        subject_id=person.id,
+        data={},
+        now=now,
+    )
 
 
-def set_language(session: Session, *, person: Person, language: str, actor: Actor,
-                 now: datetime) -> None:
+def set_language(
+    session: Session, *, person: Person, language: str, actor: Actor, now: datetime
+) -> None:
     if language not in LANGUAGES:
         raise ValidationError(f"must be one of {', '.join(LANGUAGES)}", field="language")
     if person.language != language:
         person.language = language
-        record(session, actor=actor, kind="account.language_set", subject_type="person",
-               subject_id=person.id, data={"language": language}, now=now)
+        record(
+            session,
+            actor=actor,
+            kind="account.language_set",
+            subject_type="person",
+            subject_id=person.id,
+            data={"language": language},
+            now=now,
+        )

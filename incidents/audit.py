@@ -102,8 +102,18 @@ def compute_hash(
     data: str,
 ) -> str:
     body = _canonical(
-        [seq, at.isoformat(), actor_id, actor_login, source, kind, subject_type, subject_id,
-         incident_id, data]
+        [
+            seq,
+            at.isoformat(),
+            actor_id,
+            actor_login,
+            source,
+            kind,
+            subject_type,
+            subject_id,
+            incident_id,
+            data,
+        ]
     )
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
@@ -174,7 +184,8 @@ class Verification:
     def describe(self) -> str:
         if self.ok:
             return f"audit chain intact: {self.count} events"
-        return f"audit chain broken at event seq={self.broken_seq} (id={self.broken_id}): {self.problem}"
+        where = f"seq={self.broken_seq} (id={self.broken_id})"
+        return f"audit chain broken at event {where}: {self.problem}"
 
 
 def verify(session: Session, *, batch: int = 5000) -> Verification:
@@ -192,9 +203,8 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
         for ev in rows:
             last_id = ev.id
             if ev.seq != expected_seq:
-                problem = (
-                    f"expected sequence number {expected_seq}, found {ev.seq}: "
-                    + ("events are missing (deleted)" if ev.seq > expected_seq else "reordered")
+                problem = f"expected sequence number {expected_seq}, found {ev.seq}: " + (
+                    "events are missing (deleted)" if ev.seq > expected_seq else "reordered"
                 )
                 return Verification(False, count, ev.seq, ev.id, problem)
             if ev.prev_hash != prev_hash:
@@ -226,7 +236,8 @@ def verify(session: Session, *, batch: int = 5000) -> Verification:
             count,
             count + 1,
             None,
-            f"the chain head records {head.seq} events but {count} remain (the newest were deleted)",
+            f"the chain head records {head.seq} events but {count} remain "
+            "(the newest were deleted)",
         )
     return Verification(True, count)
 

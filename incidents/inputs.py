@@ -55,9 +55,7 @@ def parse_datetime(value: object, field_name: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(
-            f"not an ISO 8601 date-time: {value!r}", field=field_name
-        ) from None
+        raise ValidationError(f"not an ISO 8601 date-time: {value!r}", field=field_name) from None
     if parsed.tzinfo is None:
         raise ValidationError(
             "needs a time zone (for example 2026-11-27T09:30:00+08:00)", field=field_name
@@ -86,9 +84,7 @@ def _choice(data: Mapping[str, Any], name: str, choices: tuple[str, ...] | list[
         return None
     value = data[name]
     if not isinstance(value, str) or value not in choices:
-        raise ValidationError(
-            f"must be one of {', '.join(choices)}; got {value!r}", field=name
-        )
+        raise ValidationError(f"must be one of {', '.join(choices)}; got {value!r}", field=name)
     return value
 
 
@@ -160,8 +156,9 @@ class IncidentInput:
         if "detected_at" in data:
             out.detected_at = parse_datetime(data["detected_at"], "detected_at")
         elif not partial:
-            raise ValidationError("is required (发现或获知: the reporting clock starts here)",
-                                  field="detected_at")
+            raise ValidationError(
+                "is required (发现或获知: the reporting clock starts here)", field="detected_at"
+            )
         if data.get("occurred_at") is not None:
             out.occurred_at = parse_datetime(data["occurred_at"], "occurred_at")
         if out.occurred_at and out.detected_at and out.occurred_at > out.detected_at:

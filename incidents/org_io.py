@@ -55,8 +55,9 @@ def _when(value: object, where: str) -> datetime:
 def _check_keys(item: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in item:
         if key not in allowed:
-            raise ValidationError(f"unknown key; allowed: {', '.join(sorted(allowed))}",
-                                  field=f"{where}.{key}")
+            raise ValidationError(
+                f"unknown key; allowed: {', '.join(sorted(allowed))}", field=f"{where}.{key}"
+            )
 
 
 def import_org(session: Session, text: str, *, actor: Actor, now: datetime) -> ImportResult:
@@ -66,8 +67,9 @@ def import_org(session: Session, text: str, *, actor: Actor, now: datetime) -> I
     except yaml.YAMLError as exc:
         raise ValidationError(f"not valid YAML: {exc}", field="file") from None
     if not isinstance(doc, Mapping):
-        raise ValidationError("the file must be a mapping with departments, people, systems",
-                              field="file")
+        raise ValidationError(
+            "the file must be a mapping with departments, people, systems", field="file"
+        )
     _check_keys(doc, {"departments", "people", "systems"}, "file")
     result = ImportResult()
     depts = _import_departments(session, doc.get("departments") or [], result, actor, now)
@@ -80,8 +82,9 @@ def _dept_by_code(session: Session) -> dict[str, Department]:
     return {d.code: d for d in session.scalars(select(Department))}
 
 
-def _import_departments(session: Session, items: list[Any], result: ImportResult,
-                        actor: Actor, now: datetime) -> dict[str, Department]:
+def _import_departments(
+    session: Session, items: list[Any], result: ImportResult, actor: Actor, now: datetime
+) -> dict[str, Department]:
     depts = _dept_by_code(session)
     allowed = {"code", "name", "name_en", "kind", "parent", "competent"}
     # Two passes: create or update every department, then link parents, so that the
@@ -94,10 +97,14 @@ def _import_departments(session: Session, items: list[Any], result: ImportResult
         code = str(_req(item, "code", where))
         kind = item.get("kind", "business")
         if kind not in DEPARTMENT_KINDS:
-            raise ValidationError(f"must be one of {', '.join(DEPARTMENT_KINDS)}",
-                                  field=f"{where}.kind")
-        values = {"name": str(_req(item, "name", where)),
-                  "name_en": str(item.get("name_en", "")), "kind": kind}
+            raise ValidationError(
+                f"must be one of {', '.join(DEPARTMENT_KINDS)}", field=f"{where}.kind"
+            )
+        values = {
+            "name": str(_req(item, "name", where)),
+            "name_en": str(item.get("name_en", "")),
+            "kind": kind,
+        }
         dept = depts.get(code)
         if dept is None:
             dept = Department(code=code, **values)
@@ -105,16 +112,30 @@ def _import_departments(session: Session, items: list[Any], result: ImportResult
             session.flush()
             depts[code] = dept
             result.bump("created", "departments")
-            record(session, actor=actor, kind="org.department.created", subject_type="department",
-                   subject_id=dept.id, data={"code": code, **values}, now=now)
+            record(
+                session,
+                actor=actor,
+                kind="org.department.created",
+                subject_type="department",
+                subject_id=dept.id,
+                data={"code": code, **values},
+                now=now,
+            )
         else:
             changes = {k: v for k, v in values.items() if getattr(dept, k) != v}
             if changes:
                 for k, v in changes.items():
                     setattr(dept, k, v)
                 result.bump("updated", "departments")
-                record(session, actor=actor, kind="org.department.updated",
-                       subject_type="department", subject_id=dept.id, data=changes, now=now)
+                record(
+                    session,
+                    actor=actor,
+                    kind="org.department.updated",
+                    subject_type="department",
+                    subject_id=dept.id,
+                    data=changes,
+                    now=now,
+                )
     for i, item in enumerate(items):
         where = f"departments[{i}]"
         dept = depts[str(item["code"])]
@@ -123,20 +144,34 @@ def _import_departments(session: Session, items: list[Any], result: ImportResult
             target_id = None
             if ref is not None:
                 if str(ref) not in depts:
-                    raise ValidationError(f"no department with code {ref!r}", field=f"{where}.{key}")
+                    raise ValidationError(
+                        f"no department with code {ref!r}", field=f"{where}.{key}"
+                    )
                 target_id = depts[str(ref)].id
             if getattr(dept, attr) != target_id:
                 setattr(dept, attr, target_id)
                 result.bump("updated", "departments")
-                record(session, actor=actor, kind="org.department.updated",
-                       subject_type="department", subject_id=dept.id,
-                       data={attr: target_id}, now=now)
+                record(
+                    session,
+                    actor=actor,
+                    kind="org.department.updated",
+                    subject_type="department",
+                    subject_id=dept.id,
+                    data={attr: target_id},
+                    now=now,
+                )
     session.flush()
     return depts
 
 
-def _import_people(session: Session, items: list[Any], depts: dict[str, Department],
-                   result: ImportResult, actor: Actor, now: datetime) -> dict[str, Person]:
+def _import_people(
+    session: Session,
+    items: list[Any],
+    depts: dict[str, Department],
+    result: ImportResult,
+    actor: Actor,
+    now: datetime,
+) -> dict[str, Person]:
     people = {p.login: p for p in session.scalars(select(Person))}
     allowed = {"login", "name", "email", "phone", "language", "admin", "active", "positions"}
     for i, item in enumerate(items):
@@ -147,12 +182,17 @@ def _import_people(session: Session, items: list[Any], depts: dict[str, Departme
         login = str(_req(item, "login", where))
         language = item.get("language", "zh_CN")
         if language not in LANGUAGES:
-            raise ValidationError(f"must be one of {', '.join(LANGUAGES)}",
-                                  field=f"{where}.language")
-        values = {"name": str(_req(item, "name", where)), "email": str(item.get("email", "")),
-                  "phone": str(item.get("phone", "")), "language": language,
-                  "is_admin": bool(item.get("admin", False)),
-                  "active": bool(item.get("active", True))}
+            raise ValidationError(
+                f"must be one of {', '.join(LANGUAGES)}", field=f"{where}.language"
+            )
+        values = {
+            "name": str(_req(item, "name", where)),
+            "email": str(item.get("email", "")),
+            "phone": str(item.get("phone", "")),
+            "language": language,
+            "is_admin": bool(item.get("admin", False)),
+            "active": bool(item.get("active", True)),
+        }
         person = people.get(login)
         if person is None:
             person = Person(login=login, created_at=now, **values)
@@ -160,26 +200,48 @@ def _import_people(session: Session, items: list[Any], depts: dict[str, Departme
             session.flush()
             people[login] = person
             result.bump("created", "people")
-            record(session, actor=actor, kind="org.person.created", subject_type="person",
-                   subject_id=person.id, data={"login": login, **values}, now=now)
+            record(
+                session,
+                actor=actor,
+                kind="org.person.created",
+                subject_type="person",
+                subject_id=person.id,
+                data={"login": login, **values},
+                now=now,
+            )
         else:
             changes = {k: v for k, v in values.items() if getattr(person, k) != v}
             if changes:
                 for k, v in changes.items():
                     setattr(person, k, v)
                 result.bump("updated", "people")
-                record(session, actor=actor, kind="org.person.updated", subject_type="person",
-                       subject_id=person.id, data=changes, now=now)
+                record(
+                    session,
+                    actor=actor,
+                    kind="org.person.updated",
+                    subject_type="person",
+                    subject_id=person.id,
+                    data=changes,
+                    now=now,
+                )
         for j, pos in enumerate(item.get("positions") or []):
-            _import_position(session, person, pos, f"{where}.positions[{j}]", depts, result,
-                             actor, now)
+            _import_position(
+                session, person, pos, f"{where}.positions[{j}]", depts, result, actor, now
+            )
     session.flush()
     return people
 
 
-def _import_position(session: Session, person: Person, item: Any, where: str,
-                     depts: dict[str, Department], result: ImportResult, actor: Actor,
-                     now: datetime) -> None:
+def _import_position(
+    session: Session,
+    person: Person,
+    item: Any,
+    where: str,
+    depts: dict[str, Department],
+    result: ImportResult,
+    actor: Actor,
+    now: datetime,
+) -> None:
     if not isinstance(item, Mapping):
         raise ValidationError("must be a mapping", field=where)
     _check_keys(item, {"role", "department", "from", "until", "title", "in_charge_of"}, where)
@@ -191,8 +253,9 @@ def _import_position(session: Session, person: Person, item: Any, where: str,
     if dept_code is not None:
         dept = depts.get(str(dept_code))
         if dept is None:
-            raise ValidationError(f"no department with code {dept_code!r}",
-                                  field=f"{where}.department")
+            raise ValidationError(
+                f"no department with code {dept_code!r}", field=f"{where}.department"
+            )
     valid_from = _when(_req(item, "from", where), f"{where}.from")
     until = item.get("until")
     valid_until = _when(until, f"{where}.until") if until is not None else None
@@ -201,45 +264,93 @@ def _import_position(session: Session, person: Person, item: Any, where: str,
     charges = []
     for k, code in enumerate(item.get("in_charge_of") or []):
         if str(code) not in depts:
-            raise ValidationError(f"no department with code {code!r}",
-                                  field=f"{where}.in_charge_of[{k}]")
+            raise ValidationError(
+                f"no department with code {code!r}", field=f"{where}.in_charge_of[{k}]"
+            )
         charges.append(depts[str(code)])
     existing = next(
-        (p for p in person.positions
-         if p.role == role and p.department_id == (dept.id if dept else None)
-         and p.valid_from == valid_from), None)
-    data = {"login": person.login, "role": role, "department": dept_code,
-            "from": valid_from.isoformat(),
-            "until": valid_until.isoformat() if valid_until else None,
-            "in_charge_of": [d.code for d in charges]}
+        (
+            p
+            for p in person.positions
+            if p.role == role
+            and p.department_id == (dept.id if dept else None)
+            and p.valid_from == valid_from
+        ),
+        None,
+    )
+    data = {
+        "login": person.login,
+        "role": role,
+        "department": dept_code,
+        "from": valid_from.isoformat(),
+        "until": valid_until.isoformat() if valid_until else None,
+        "in_charge_of": [d.code for d in charges],
+    }
     if existing is None:
-        position = Position(person=person, role=role, department=dept,
-                            title=str(item.get("title", "")), valid_from=valid_from,
-                            valid_until=valid_until, in_charge_of=charges)
+        position = Position(
+            person=person,
+            role=role,
+            department=dept,
+            title=str(item.get("title", "")),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            in_charge_of=charges,
+        )
         session.add(position)
         session.flush()
         result.bump("created", "positions")
-        record(session, actor=actor, kind="org.position.created", subject_type="position",
-               subject_id=position.id, data=data, now=now)
+        record(
+            session,
+            actor=actor,
+            kind="org.position.created",
+            subject_type="position",
+            subject_id=position.id,
+            data=data,
+            now=now,
+        )
         return
-    changed = (existing.valid_until != valid_until
-               or existing.title != str(item.get("title", ""))
-               or {d.id for d in existing.in_charge_of} != {d.id for d in charges})
+    changed = (
+        existing.valid_until != valid_until
+        or existing.title != str(item.get("title", ""))
+        or {d.id for d in existing.in_charge_of} != {d.id for d in charges}
+    )
     if changed:
         existing.valid_until = valid_until
         existing.title = str(item.get("title", ""))
         existing.in_charge_of = charges
         result.bump("updated", "positions")
-        record(session, actor=actor, kind="org.position.updated", subject_type="position",
-               subject_id=existing.id, data=data, now=now)
+        record(
+            session,
+            actor=actor,
+            kind="org.position.updated",
+            subject_type="position",
+            subject_id=existing.id,
+            data=data,
+            now=now,
+        )
 
 
-def _import_systems(session: Session, items: list[Any], depts: dict[str, Department],
-                    people: dict[str, Person], result: ImportResult, actor: Actor,
-                    now: datetime) -> None:
+def _import_systems(
+    session: Session,
+    items: list[Any],
+    depts: dict[str, Department],
+    people: dict[str, Person],
+    result: ImportResult,
+    actor: Actor,
+    now: datetime,
+) -> None:
     systems = {s.code: s for s in session.scalars(select(System))}
-    allowed = {"code", "name", "description", "owner", "operator", "operator_person", "users",
-               "cii", "mlps_level"}
+    allowed = {
+        "code",
+        "name",
+        "description",
+        "owner",
+        "operator",
+        "operator_person",
+        "users",
+        "cii",
+        "mlps_level",
+    }
     for i, item in enumerate(items):
         where = f"systems[{i}]"
         if not isinstance(item, Mapping):
@@ -247,8 +358,9 @@ def _import_systems(session: Session, items: list[Any], depts: dict[str, Departm
         _check_keys(item, allowed, where)
         code = str(_req(item, "code", where))
 
-        def dept(key: str, required: bool, item: Mapping[str, Any] = item,
-                 where: str = where) -> Department | None:
+        def dept(
+            key: str, required: bool, item: Mapping[str, Any] = item, where: str = where
+        ) -> Department | None:
             ref = item.get(key)
             if ref is None:
                 if required:
@@ -266,17 +378,20 @@ def _import_systems(session: Session, items: list[Any], depts: dict[str, Departm
         if op_login is not None:
             op_person = people.get(str(op_login))
             if op_person is None:
-                raise ValidationError(f"no person with login {op_login!r}",
-                                      field=f"{where}.operator_person")
+                raise ValidationError(
+                    f"no person with login {op_login!r}", field=f"{where}.operator_person"
+                )
         users = []
         for k, ref in enumerate(item.get("users") or []):
             if str(ref) not in depts:
-                raise ValidationError(f"no department with code {ref!r}",
-                                      field=f"{where}.users[{k}]")
+                raise ValidationError(
+                    f"no department with code {ref!r}", field=f"{where}.users[{k}]"
+                )
             users.append(depts[str(ref)])
         level = item.get("mlps_level")
-        if level is not None and (isinstance(level, bool) or not isinstance(level, int)
-                                  or not 1 <= level <= 5):
+        if level is not None and (
+            isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5
+        ):
             raise ValidationError("must be an integer from 1 to 5", field=f"{where}.mlps_level")
         values: dict[str, Any] = {
             "name": str(_req(item, "name", where)),
@@ -284,7 +399,8 @@ def _import_systems(session: Session, items: list[Any], depts: dict[str, Departm
             "owner_department_id": owner.id,
             "operator_department_id": operator.id if operator else None,
             "operator_person_id": op_person.id if op_person else None,
-            "is_cii": bool(item.get("cii", False)), "mlps_level": level,
+            "is_cii": bool(item.get("cii", False)),
+            "mlps_level": level,
         }
         system = systems.get(code)
         if system is None:
@@ -293,11 +409,17 @@ def _import_systems(session: Session, items: list[Any], depts: dict[str, Departm
             session.add(system)
             session.flush()
             result.bump("created", "systems")
-            record(session, actor=actor, kind="org.system.created", subject_type="system",
-                   subject_id=system.id,
-                   data={"code": code, **values, "users": [d.code for d in users]}, now=now)
+            record(
+                session,
+                actor=actor,
+                kind="org.system.created",
+                subject_type="system",
+                subject_id=system.id,
+                data={"code": code, **values, "users": [d.code for d in users]},
+                now=now,
+            )
             continue
-        changes = {k: v for k, v in values.items() if getattr(system, k) != v}
+        changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(system, k) != v}
         if {d.id for d in system.user_departments} != {d.id for d in users}:
             changes["users"] = [d.code for d in users]
             system.user_departments = users
@@ -306,8 +428,15 @@ def _import_systems(session: Session, items: list[Any], depts: dict[str, Departm
                 if k != "users":
                     setattr(system, k, v)
             result.bump("updated", "systems")
-            record(session, actor=actor, kind="org.system.updated", subject_type="system",
-                   subject_id=system.id, data=changes, now=now)
+            record(
+                session,
+                actor=actor,
+                kind="org.system.updated",
+                subject_type="system",
+                subject_id=system.id,
+                data=changes,
+                now=now,
+            )
 
 
 def export_org(session: Session) -> str:
@@ -316,8 +445,12 @@ def export_org(session: Session) -> str:
     by_id = {d.id: d for d in depts}
     out: dict[str, Any] = {"departments": [], "people": [], "systems": []}
     for d in depts:
-        item: dict[str, Any] = {"code": d.code, "name": d.name, "name_en": d.name_en,
-                                "kind": d.kind}
+        item: dict[str, Any] = {
+            "code": d.code,
+            "name": d.name,
+            "name_en": d.name_en,
+            "kind": d.kind,
+        }
         if d.parent_id:
             item["parent"] = by_id[d.parent_id].code
         if d.competent_department_id:
@@ -348,8 +481,11 @@ def export_org(session: Session) -> str:
             person["positions"] = positions
         out["people"].append(person)
     for s in session.scalars(select(System).order_by(System.id)):
-        system: dict[str, Any] = {"code": s.code, "name": s.name,
-                                  "owner": by_id[s.owner_department_id].code}
+        system: dict[str, Any] = {
+            "code": s.code,
+            "name": s.name,
+            "owner": by_id[s.owner_department_id].code,
+        }
         if s.description:
             system["description"] = s.description
         if s.operator_department_id:

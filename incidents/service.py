@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from incidents import lifecycle
@@ -185,8 +185,16 @@ def patch_incident(
         raise Conflict("a closed incident cannot be edited; reopen it first", field="status")
     systems = _check_refs(session, data)
     changes: dict[str, Any] = {}
-    for name in ("title", "description", "category", "location", "occurred_at",
-                 "responsible_department_id", "handling_lead_id", "caused_by_id"):
+    for name in (
+        "title",
+        "description",
+        "category",
+        "location",
+        "occurred_at",
+        "responsible_department_id",
+        "handling_lead_id",
+        "caused_by_id",
+    ):
         if name in data.given:
             new = getattr(data, name)
             if name in ("title", "category") and new is None:
@@ -207,14 +215,23 @@ def patch_incident(
         if impact.to_dict() != incident.impact:
             changes["impact"] = {"from": incident.impact, "to": impact.to_dict()}
             incident.impact_json = json.dumps(impact.to_dict(), ensure_ascii=False)
-            (incident.suggested_grade, incident.suggestion_json,
-             incident.below_suggestion) = _grading(impact, incident.grade)
+            (incident.suggested_grade, incident.suggestion_json, incident.below_suggestion) = (
+                _grading(impact, incident.grade)
+            )
     if not changes:
         return incident
     incident.updated_at = now
     incident.version += 1
-    record(session, actor=actor, kind="incident.updated", subject_type="incident",
-           subject_id=incident.id, incident_id=incident.id, now=now, data=changes)
+    record(
+        session,
+        actor=actor,
+        kind="incident.updated",
+        subject_type="incident",
+        subject_id=incident.id,
+        incident_id=incident.id,
+        now=now,
+        data=changes,
+    )
     return incident
 
 
@@ -273,9 +290,16 @@ def change_status(
             code="stale",
         )
     session.refresh(incident)
-    record(session, actor=actor, kind=f"incident.{to}", subject_type="incident",
-           subject_id=incident.id, incident_id=incident.id, now=now,
-           data={"from": current, "to": to, "reason": reason or ""})
+    record(
+        session,
+        actor=actor,
+        kind=f"incident.{to}",
+        subject_type="incident",
+        subject_id=incident.id,
+        incident_id=incident.id,
+        now=now,
+        data={"from": current, "to": to, "reason": reason or ""},
+    )
     return incident
 
 
@@ -302,12 +326,31 @@ def change_grade(
     incident.below_suggestion = below_suggestion(grade, incident.suggested_grade)
     incident.updated_at = now
     incident.version += 1
-    session.add(GradeChange(incident_id=incident.id, from_grade=previous, to_grade=grade,
-                            reason=reason, actor_id=actor.person_id, at=now))
-    record(session, actor=actor, kind="incident.regraded", subject_type="incident",
-           subject_id=incident.id, incident_id=incident.id, now=now,
-           data={"from": previous, "to": grade, "reason": reason,
-                 "below_suggestion": incident.below_suggestion})
+    session.add(
+        GradeChange(
+            incident_id=incident.id,
+            from_grade=previous,
+            to_grade=grade,
+            reason=reason,
+            actor_id=actor.person_id,
+            at=now,
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        kind="incident.regraded",
+        subject_type="incident",
+        subject_id=incident.id,
+        incident_id=incident.id,
+        now=now,
+        data={
+            "from": previous,
+            "to": grade,
+            "reason": reason,
+            "below_suggestion": incident.below_suggestion,
+        },
+    )
     return GradeResult(
         incident=incident,
         previous=previous,

@@ -13,7 +13,7 @@ from incidents.audit import Actor, record
 from incidents.errors import NotFound, ValidationError
 from incidents.org import ApiToken, Person
 
-TOKEN_PREFIX = "fh_"
+TOKEN_PREFIX = "fh_"  # noqa: S105 - a visible prefix, not a secret
 
 
 def digest(token: str) -> str:
@@ -30,13 +30,24 @@ def create_token(
     if not name.strip():
         raise ValidationError("a token needs a name", field="name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(person_id=person.id, name=name.strip(), token_hash=digest(token),
-                   prefix=token[:10], created_at=now)
+    row = ApiToken(
+        person_id=person.id,
+        name=name.strip(),
+        token_hash=digest(token),
+        prefix=token[:10],
+        created_at=now,
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor, kind="account.token.created", subject_type="person",
-           subject_id=person.id, data={"token_id": row.id, "name": row.name,
-                                       "prefix": row.prefix}, now=now)
+    record(
+        session,
+        actor=actor,
+        kind="account.token.created",
+        subject_type="person",
+        subject_id=person.id,
+        data={"token_id": row.id, "name": row.name, "prefix": row.prefix},
+        now=now,
+    )
     return token, row
 
 
@@ -46,8 +57,15 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime
         raise NotFound(f"no token with id {token_id}", field="token_id")
     if row.revoked_at is None:
         row.revoked_at = now
-        record(session, actor=actor, kind="account.token.revoked", subject_type="person",
-               subject_id=row.person_id, data={"token_id": row.id, "name": row.name}, now=now)
+        record(
+            session,
+            actor=actor,
+            kind="account.token.revoked",
+            subject_type="person",
+            subject_id=row.person_id,
+            data={"token_id": row.id, "name": row.name},
+            now=now,
+        )
     return row
 
 

@@ -32,8 +32,7 @@ def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))
     if not throttle.allow(request.remote_addr or "?"):
-        flash(_("Too many login attempts from your address. Wait a minute and try again."),
-              "error")
+        flash(_("Too many login attempts from your address. Wait a minute and try again."), "error")
         return render_template("auth/login.html", next=request.form.get("next", "")), 429
     settings = services().settings
     session = db()
@@ -52,8 +51,13 @@ def login() -> str | Response | tuple[str, int]:
             user = AppUser.of(outcome.person)
     if not outcome.ok:
         if outcome.locked_until is not None:
-            flash(_("This account is locked after repeated failures until %(time)s.",
-                    time=local_time(outcome.locked_until)), "error")
+            flash(
+                _(
+                    "This account is locked after repeated failures until %(time)s.",
+                    time=local_time(outcome.locked_until),
+                ),
+                "error",
+            )
             return render_template("auth/login.html", next=request.form.get("next", "")), 423
         flash(_("Wrong login or password."), "error")
         return render_template("auth/login.html", next=request.form.get("next", "")), 401

@@ -1,20 +1,42 @@
-"""The web face (Flask-Login sessions, CSRF-protected forms)."""
+"""The web face: pages for people, behind Flask-Login sessions and CSRF-protected forms.
+
+Every page is rendered on the server in the viewer's language; the few live parts (the
+dashboard, an incident's countdowns, the grade suggestion on the log form) fetch small
+JSON documents from this same blueprint with the session cookie, because the JSON API
+under ``/api/v1`` accepts bearer tokens only. Views parse, call one use case (from
+``escalation.response`` for every write that touches an incident) and render; they hold
+no business rules.
+
+Modules, one idea each: ``templating`` (filters and names), ``viewer`` (who is asking),
+``forms`` (form fields to use-case input), ``dashboard``, ``incident_pages`` (list, log
+form, incident page), ``actions`` (the buttons on an incident), ``report_pages`` (filing
+and the printable document), ``org_pages``, ``profile``.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_login import login_required
 
 bp = Blueprint("web", __name__)
 
+# Importing the modules registers their routes on ``bp``.
+from app.web import (  # noqa: E402  (the blueprint must exist first)
+    actions,
+    dashboard,
+    incident_pages,
+    org_pages,
+    profile,
+    report_pages,
+    templating,
+)
 
-@bp.get("/")
-@login_required
-def dashboard() -> str:
-    return "Fenghuo"
-
-
-@bp.get("/incidents")
-@login_required
-def incidents() -> str:
-    return "incidents"
+__all__ = [
+    "actions",
+    "bp",
+    "dashboard",
+    "incident_pages",
+    "org_pages",
+    "profile",
+    "report_pages",
+    "templating",
+]

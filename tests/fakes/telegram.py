@@ -50,6 +50,7 @@ import itertools
 import json
 import math
 import re
+import select
 import socket
 import socketserver
 import sys
@@ -138,6 +139,7 @@ _HTML_ENTITY_TYPES = {
 }
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _CHAR_REF = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
+_HANGUP_CHECK = 0.05  # seconds between checks that a long-polling client is still there
 _HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
@@ -199,7 +201,7 @@ class CallbackAnswer:
 
 @dataclass
 class ApiRequest:
-    """A request as received; ``status`` is filled in once it has been answered."""
+    """A request as received; ``status`` is set once answered (None: dropped unanswered)."""
 
     method: str
     params: JSON
@@ -368,6 +370,17 @@ def _decode_params(content_type: str, body: bytes, query: str) -> JSON:
     return params
 
 
+def _client_gone(connection: socket.socket | None) -> bool:
+    """True once the client has closed ``connection`` (readable, yet nothing to read)."""
+    if connection is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 def _chat_key(value: object) -> ChatId:
     if isinstance(value, bool) or value is None or value == "":
         raise ApiError(400, "Bad Request: chat_id is empty")
@@ -432,6 +445,7 @@ class FakeTelegram:
         self._per_group = _Window(per_group_per_minute, 60.0)
 
         self._cond = threading.Condition(threading.RLock())
+        self._local = threading.local()  # the connection a handler thread is serving
         self.sent: list[SentMessage] = []
         self.edits: list[Edit] = []
         self.callback_answers: list[CallbackAnswer] = []
@@ -728,8 +742,15 @@ class FakeTelegram:
         return entry[0]
 
     def _dispatch(
-        self, verb: str, path: str, query: str, content_type: str, body: bytes
+        self,
+        path: str,
+        query: str,
+        content_type: str,
+        body: bytes,
+        connection: socket.socket | None = None,
     ) -> tuple[int, JSON]:
+        """Answer one request: (HTTP status, JSON body); _DroppedError means no answer."""
+        self._local.connection = connection
         match = re.fullmatch(r"/bot([^/]*)/([^/]+)", path)
         if match is None:
             return 404, ApiError(404, "Not Found").payload()
@@ -937,19 +958,24 @@ class FakeTelegram:
         self._poll_ticket += 1
         ticket = self._active_poll = self._poll_ticket
         generation = self._generation
+        connection = getattr(self._local, "connection", None)
         self._cond.notify_all()  # a waiting older call is now terminated
         deadline = time.monotonic() + float(timeout)
         try:
             while True:
-                if self._active_poll != ticket:
-                    raise ApiError(409, CONFLICT_POLL)
                 if self._generation != generation or self._stopping:
                     raise _DroppedError
+                if _client_gone(connection):
+                    # Forget a poll whose client hung up (a cancelled poller) before
+                    # anything else, so it is never "terminated by" its successor.
+                    raise _DroppedError
+                if self._active_poll != ticket:
+                    raise ApiError(409, CONFLICT_POLL)
                 ready = self._deliverable()
                 remaining = deadline - time.monotonic()
                 if ready or remaining <= 0:
                     return ready[:limit]
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, _HANGUP_CHECK))
         finally:
             if self._active_poll == ticket:
                 self._active_poll = None
@@ -1168,6 +1194,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections alive between requests, as api.telegram.org does.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm and
+    # delayed ACKs hold every answer on a kept-alive connection back by about 40 ms.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -1200,7 +1229,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         try:
             status, payload = self._fake._dispatch(
-                self.command, url.path, url.query, self.headers.get("Content-Type", ""), body
+                url.path, url.query, self.headers.get("Content-Type", ""), body, self.connection
             )
         except _DroppedError:
             self.close_connection = True

@@ -17,14 +17,17 @@ def test_importing_the_demo_org_twice_changes_nothing_the_second_time(
 ) -> None:
     with factory() as s, s.begin():
         before = s.scalar(select(func.count()).select_from(AuditEvent))
-        result = import_org(s, DEMO_ORG.read_text(encoding="utf-8"), actor=system_actor("cli"),
-                            now=T0)
+        result = import_org(
+            s, DEMO_ORG.read_text(encoding="utf-8"), actor=system_actor("cli"), now=T0
+        )
         after = s.scalar(select(func.count()).select_from(AuditEvent))
     assert not result.changed
     assert before == after
 
 
-def test_export_then_import_is_a_no_op(factory: sessionmaker[Session], org: dict[str, Person]) -> None:
+def test_export_then_import_is_a_no_op(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
     with factory() as s, s.begin():
         text = export_org(s)
         result = import_org(s, text, actor=system_actor("cli"), now=T0)

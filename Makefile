@@ -1,0 +1,48 @@
+# Fenghuo — `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format screenshots bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(TSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(STAMP)
+
+run: $(STAMP) ## Install, migrate the embedded SQLite database, seed the demo org if empty, serve on 127.0.0.1:8000
+	$(BIN)/fenghuo run
+
+lint: $(TSTAMP) ## ruff (lint and format check) and mypy strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(TSTAMP) lint ## Lint, then the whole test suite (PostgreSQL and Chromium tests skip if absent, fail under FENGHUO_REQUIRE_ALL=1)
+	$(BIN)/pytest
+
+format: $(TSTAMP) ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+screenshots: $(TSTAMP) ## Write the UI screenshots into docs/screenshots/
+	$(BIN)/python scripts/screenshots.py
+
+bench: $(TSTAMP) ## Run the benchmarks in bench/ (they print figures)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## Remove the virtualenv and caches (keeps instance/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
