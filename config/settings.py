@@ -129,6 +129,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     mode = env_choice(env, PREFIX + "ENV", "development", ("development", "production", "test"))
     production = mode == "production"
     instance = Path(env.get(PREFIX + "INSTANCE_PATH", "") or Path.cwd() / "instance")
+    secret_key = _secret_key(env, production, instance)
     default_db = f"sqlite:///{instance / 'fenghuo.db'}"
     database_url = env.get(PREFIX + "DATABASE_URL", "").strip() or default_db
     if not database_url.startswith(("sqlite", "postgresql")):
@@ -150,7 +151,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env=mode,
         instance_path=instance,
         database_url=database_url,
-        secret_key=_secret_key(env, production, instance),
+        secret_key=secret_key,
         policy_path=policy_path,
         public_url=public_url,
         sweep_seconds=env_int(env, PREFIX + "SWEEP_SECONDS", 5, minimum=1),
