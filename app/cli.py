@@ -67,6 +67,8 @@ def _session(settings: Settings) -> Iterator[Session]:
 @click.group()
 def main() -> None:
     """Fenghuo (烽火): incident management, escalation and accountability."""
+    # python-telegram-bot 22: have RetryAfter.retry_after be a timedelta (its future).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 # --- database --------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from incidents.clock import FrozenClock
 from incidents.db import make_engine, make_sessionmaker
 from incidents.org import Person
 
+# python-telegram-bot 22 warns (an error under -W error) unless retry_after is a timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 REQUIRE_ALL = os.environ.get("FENGHUO_REQUIRE_ALL") == "1"
 PG_ADMIN_URL = os.environ.get(
     "FENGHUO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -13,25 +13,32 @@ base_url=tg.base_url)``; requests then arrive at ``/bot<TOKEN>/<method>``.
   "description": "...", "parameters"?: {...}}`` with the same HTTP status.
 * Connections stay alive between requests, as with api.telegram.org; a client that
   wrongly reuses a connection across event loops fails here as it would in production.
+* getUpdates long-polls (``timeout``), answers as soon as an update is queued, forgets
+  updates below ``offset`` and keeps ``allowed_updates`` until changed. A new call
+  terminates the one still waiting, which gets 409 Conflict, as Telegram does when two
+  pollers share a token; a waiting call whose client hung up is forgotten instead, so a
+  poller that cancels its poll and confirms its offset never meets a Conflict.
 * Methods: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, setMyCommands,
   getMyCommands, sendMessage, editMessageText, answerCallbackQuery, deleteMessage.
   Method names are case-insensitive, as in the Bot API. Anything else answers 404.
-* Flood limits (``enforce_limits``): accepted sendMessage and editMessageText calls
-  count against a sliding 1 s window overall (``global_per_second``), a spacing of
-  ``1 / per_chat_per_second`` seconds per private chat, and a sliding 60 s window per
-  group chat (``per_group_per_minute``; negative ids and ``@names`` are groups). An
-  excess call is answered 429 with ``parameters.retry_after`` and counted in
-  ``rate_limited``; it does not use up any budget. ``tolerance`` (seconds, default 0 =
-  exact) shortens every window to absorb network jitter, like Telegram's tolerance of
-  short bursts.
+* Flood limits (``enforce_limits``, times from ``clock``): accepted sendMessage and
+  editMessageText calls count against a sliding 1 s window overall
+  (``global_per_second``), a spacing of ``1 / per_chat_per_second`` seconds per private
+  chat, and a sliding 60 s window per group chat (``per_group_per_minute``; negative
+  ids and ``@names`` are groups). An excess call is answered 429 with
+  ``parameters.retry_after`` (whole seconds until it would fit) and counted in
+  ``rate_limited``; it uses up no budget. ``tolerance`` (seconds, default 0 = exact)
+  shortens every window to absorb network jitter, like Telegram's tolerance of short
+  bursts. Note that an alert and its edit within a second in one chat exceed the
+  exact per-chat limit.
+* ``wait_for(predicate)`` re-checks on every state change (and every 50 ms), so tests
+  wait without fixed sleeps.
 
 Where it departs from Telegram, on purpose
 ------------------------------------------
 * ``down()`` really closes the listening socket and every open connection, so clients
   see a connection error (refused, or reset on a kept-alive connection); ``up()``
   listens again on the same port. All state survives.
-* A getUpdates call terminates the one still waiting (409 Conflict goes to the older
-  call), which is what Telegram does when two pollers share a token.
 * setWebhook accepts ``http://`` URLs (tests run without TLS); updates are then POSTed
   to that URL with ``X-Telegram-Bot-Api-Secret-Token``, retried until a 2xx.
 * Only ``parse_mode=HTML`` is parsed (tags, entities, "can't parse entities" errors);
@@ -140,6 +147,7 @@ _HTML_ENTITY_TYPES = {
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _CHAR_REF = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
 _HANGUP_CHECK = 0.05  # seconds between checks that a long-polling client is still there
+_RECHECK = 0.05  # seconds between checks of a wait_for predicate when nothing here changes
 _HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
@@ -353,9 +361,9 @@ def _decode_params(content_type: str, body: bytes, query: str) -> JSON:
             parsed = BytesParser(policy=policy.HTTP).parsebytes(head + body)
             for part in parsed.iter_parts():
                 name = part.get_param("name", header="content-disposition")
-                content = part.get_content()
-                if isinstance(name, str):
-                    raw[name] = content.decode() if isinstance(content, bytes) else content
+                content = part.get_payload(decode=True)  # bytes; fields are UTF-8
+                if isinstance(name, str) and isinstance(content, bytes):
+                    raw[name] = content.decode()
         elif body:
             raw.update(parse_qsl(body.decode(), keep_blank_values=True))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -697,7 +705,11 @@ class FakeTelegram:
             return query_id
 
     def wait_for(self, predicate: Callable[[], _T], timeout: float = 5.0) -> _T:
-        """Return the predicate's first truthy value, re-checked on every state change."""
+        """Return the predicate's first truthy value or raise TimeoutError.
+
+        It is re-checked on every change to the fake's state, and every 50 ms for
+        predicates over other state (a database, a worker's progress).
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -707,7 +719,7 @@ class FakeTelegram:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"condition not met within {timeout} s")
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, _RECHECK))
 
     # -- state for tests ---------------------------------------------------------------
 

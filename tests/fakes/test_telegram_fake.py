@@ -533,3 +533,15 @@ def test_it_counts_edits_against_the_limits(limited: FakeTelegram, clock: Manual
 def test_it_enforces_no_limit_when_told_not_to(clock: ManualClock) -> None:
     with FakeTelegram(token=TOKEN, clock=clock, enforce_limits=False) as tg:
         assert send_times(tg, [LEADER] * 5) == ["ok"] * 5
+
+
+def test_it_waits_for_a_condition_outside_the_fake_and_gives_up_in_time(
+    tg: FakeTelegram,
+) -> None:
+    flag = threading.Event()
+    threading.Timer(0.1, flag.set).start()
+    assert tg.wait_for(flag.is_set, timeout=2) is True
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        tg.wait_for(lambda: tg.sent, timeout=0.2)
+    assert time.monotonic() - started < 1
