@@ -77,6 +77,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
+    from app.accountability_api import bp as accountability_api_bp
+    from app.web_accountability import bp_web as accountability_web_bp
+
+    app.register_blueprint(accountability_api_bp, url_prefix="/api/v1", name="accountability_api")
+    csrf.exempt(accountability_api_bp)
+    app.register_blueprint(accountability_web_bp)
     try:
         from app.telegram_webhook import bp as tg_bp
     except ModuleNotFoundError as exc:

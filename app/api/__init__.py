@@ -1,7 +1,57 @@
-"""JSON API v1 (bearer tokens only)."""
+"""JSON API v1: bearer tokens only, JSON in and out, one use case per write.
+
+Every view parses its input (``app.api.params``, ``incidents.inputs``), calls one use
+case (``escalation.response`` for anything that starts or stops a clock), and renders
+the result (``app.api.serialize``). Errors are ``{"error": {"code", "message",
+"field"}}``: the app's handler renders every ``FenghuoError`` that way. The OpenAPI 3.1
+document (``app.api.openapi``) lists every route registered here.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 bp = Blueprint("api", __name__)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    from app.api.auth import authenticate
+
+    authenticate()
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    if response.status_code == 401:
+        # RFC 6750 §3: tell the client which scheme would work.
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fenghuo"'
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# The route modules register themselves on ``bp``; imported last, they can import it.
+from app.api import (  # noqa: E402
+    actions,
+    clocks,
+    grading,
+    incidents,
+    me,
+    openapi,
+    org,
+    reports,
+    stats,
+)
+
+__all__ = [
+    "actions",
+    "bp",
+    "clocks",
+    "grading",
+    "incidents",
+    "me",
+    "openapi",
+    "org",
+    "reports",
+    "stats",
+]

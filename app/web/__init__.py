@@ -8,9 +8,11 @@ under ``/api/v1`` accepts bearer tokens only. Views parse, call one use case (fr
 no business rules.
 
 Modules, one idea each: ``templating`` (filters and names), ``viewer`` (who is asking),
-``forms`` (form fields to use-case input), ``dashboard``, ``incident_pages`` (list, log
-form, incident page), ``actions`` (the buttons on an incident), ``report_pages`` (filing
-and the printable document), ``org_pages``, ``profile``.
+``forms`` (form fields to use-case input), ``session_scope`` (the unit of work of a
+write), ``dashboard``, ``incident_pages`` (list, log form, incident page), ``clocks`` and
+``deadlines`` (what the clocks show), ``actions`` (the buttons on an incident),
+``report_pages`` (filing and the printable document), ``org_pages``, ``profile``,
+``inbox``.
 """
 
 from __future__ import annotations
@@ -20,23 +22,11 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 # Importing the modules registers their routes on ``bp``.
-from app.web import (  # noqa: E402  (the blueprint must exist first)
-    actions,
-    dashboard,
-    incident_pages,
-    org_pages,
-    profile,
-    report_pages,
-    templating,
-)
-
-__all__ = [
-    "actions",
-    "bp",
-    "dashboard",
-    "incident_pages",
-    "org_pages",
-    "profile",
-    "report_pages",
-    "templating",
-]
+from app.web import actions as actions  # noqa: E402  (the blueprint must exist first)
+from app.web import dashboard as dashboard  # noqa: E402
+from app.web import inbox as inbox  # noqa: E402
+from app.web import incident_pages as incident_pages  # noqa: E402
+from app.web import org_pages as org_pages  # noqa: E402
+from app.web import profile as profile  # noqa: E402
+from app.web import report_pages as report_pages  # noqa: E402
+from app.web import templating as templating  # noqa: E402

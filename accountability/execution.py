@@ -1,0 +1,167 @@
+"""What follows an Article 6 decision: carrying it out, a police referral, closing the case.
+
+- A decided sanction is carried out (``execute``); a police referral (tier 4, 情况十分严重者)
+  records instead the dates it was reported, executed and closed (``police_step``).
+- ``close_case`` ends it. Closing with no sanction, or a milder one than the tier allows,
+  needs a written justification and lists the case for the leading group as a possible
+  perfunctory closure (5.4 closing sentence, 敷衍结案).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from accountability import notify
+from accountability.access import (
+    EXECUTORS,
+    INVESTIGATORS,
+    caps_of,
+    require_not_subject,
+    require_role,
+)
+from accountability.models import Case
+from accountability.rules import is_milder_than_allowed
+from accountability.workflow import audit, cas, get_case, require_status, text
+from incidents.audit import Actor
+from incidents.errors import Conflict, ValidationError
+
+POLICE_STEPS = ("reported", "executed", "closed")
+
+
+def execute(session: Session, *, case_id: int, actor: Actor, now: datetime, note: str = "") -> Case:
+    """Record that the decided sanction was carried out (a police referral uses
+    ``police_step``)."""
+    case = get_case(session, case_id)
+    caps = caps_of(session, actor.person_id, now)
+    require_role(caps, EXECUTORS, "record that a sanction was carried out")
+    require_not_subject(caps, case)
+    require_status(case, {"decided"}, "carry out")
+    if case.sanction is None:
+        raise Conflict("no sanction was decided: close the case instead", field="status")
+    if case.sanction == "police_referral":
+        raise Conflict(
+            "a police referral is recorded step by step: reported, executed, closed",
+            field="status",
+        )
+    note = text(note, "note")
+    cas(session, case, now, status="executed", executed_at=now, executed_by_id=actor.person_id)
+    audit(
+        session,
+        case,
+        actor=actor,
+        kind="case.executed",
+        now=now,
+        data={"sanction": case.sanction, "note": note},
+    )
+    notify.investigators(session, case, now=now, step="close", actor=actor)
+    return case
+
+
+def police_step(
+    session: Session, *, case_id: int, step: str, on: date, actor: Actor, now: datetime
+) -> Case:
+    """Record the date a police referral was reported, executed (the police took it up),
+    or closed. Each in turn; dates never go backwards."""
+    case = get_case(session, case_id)
+    caps = caps_of(session, actor.person_id, now)
+    require_role(caps, INVESTIGATORS, "record a police referral")
+    require_not_subject(caps, case)
+    if step not in POLICE_STEPS:
+        raise ValidationError(f"step must be one of {', '.join(POLICE_STEPS)}", field="step")
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise ValidationError("must be a date (YYYY-MM-DD)", field="on")
+    if case.sanction != "police_referral":
+        raise Conflict("the decided sanction is not a police referral", field="step")
+    # The latest calendar date anywhere is UTC+14: a later one has not happened yet.
+    if on > (now + timedelta(hours=14)).date():
+        raise ValidationError("cannot be in the future", field="on")
+    if step == "reported":
+        require_status(case, {"decided"}, "record the report to the police on")
+        if case.police_reported_on is not None:
+            raise Conflict("the report to the police is already recorded", field="step")
+        cas(session, case, now, police_reported_on=on)
+    elif step == "executed":
+        require_status(case, {"decided"}, "record the police's action on")
+        if case.police_reported_on is None:
+            raise Conflict("record the report to the police first", field="step")
+        if on < case.police_reported_on:
+            raise ValidationError("cannot be before the date reported", field="on")
+        cas(
+            session,
+            case,
+            now,
+            status="executed",
+            police_executed_on=on,
+            executed_at=now,
+            executed_by_id=actor.person_id,
+        )
+    else:
+        require_status(case, {"executed"}, "record the police closing on")
+        if case.police_closed_on is not None:
+            raise Conflict("the police closing is already recorded", field="step")
+        assert case.police_executed_on is not None
+        if on < case.police_executed_on:
+            raise ValidationError("cannot be before the date executed", field="on")
+        cas(session, case, now, police_closed_on=on)
+    audit(session, case, actor=actor, kind=f"police.{step}", now=now, data={"on": on.isoformat()})
+    if step == "closed":
+        notify.investigators(session, case, now=now, step="close", actor=actor)
+    return case
+
+
+def close_case(
+    session: Session, *, case_id: int, actor: Actor, now: datetime, justification: str = ""
+) -> Case:
+    """Close a carried-out case (or one decided with no sanction).
+
+    5.4 closing sentence: with no sanction, or a milder one than the tier allows, a
+    written justification is required and the case is listed for the leading group as
+    a possible perfunctory closure.
+    """
+    case = get_case(session, case_id)
+    caps = caps_of(session, actor.person_id, now)
+    require_role(caps, INVESTIGATORS, "close a case")
+    require_not_subject(caps, case)
+    if case.status == "decided" and case.sanction is not None:
+        raise Conflict("the sanction has not been carried out yet", field="status")
+    require_status(case, {"decided", "executed"}, "close")
+    if case.sanction == "police_referral" and case.police_closed_on is None:
+        raise Conflict("record the police closing before closing the case", field="status")
+    assert case.tier is not None
+    justification = text(justification, "justification")
+    flagged = is_milder_than_allowed(case.tier, case.sanction)
+    if flagged and not justification:
+        allowed = "none" if case.sanction is None else case.sanction
+        raise ValidationError(
+            f"closing with {allowed} where tier {case.tier} applies needs a written "
+            "justification (5.4 closing sentence)",
+            field="justification",
+        )
+    cas(
+        session,
+        case,
+        now,
+        status="closed",
+        closed_at=now,
+        closed_by_id=actor.person_id,
+        justification=justification,
+        perfunctory=flagged,
+    )
+    audit(
+        session,
+        case,
+        actor=actor,
+        kind="case.closed",
+        now=now,
+        data={
+            "sanction": case.sanction,
+            "tier": case.tier,
+            "perfunctory": flagged,
+            "justification": justification,
+        },
+    )
+    if flagged:
+        notify.leading_group(session, case, now=now, step="perfunctory", actor=actor)
+    return case

@@ -1,0 +1,172 @@
+"""What every step of a case shares: loading, compare-and-set, the sanction check, the audit.
+
+A step reads the case, checks who acts and from which state, then writes with
+``UPDATE … WHERE id = :id AND version = :seen``; if another step got there first the
+update matches no row and the caller is told to reload (STYLE 5). Double submissions and
+two deciders at once are then harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from accountability.models import Case
+from accountability.rules import (
+    SANCTION_DECIDER,
+    SANCTIONS,
+    TIER_SANCTIONS,
+    is_milder_than_allowed,
+)
+from incidents.audit import Actor, record
+from incidents.errors import Conflict, NotFound, ValidationError
+
+MAX_TEXT = 4000
+
+#: Status -> (zh, en) for the faces.
+STATUS_NAMES: dict[str, tuple[str, str]] = {
+    "open": ("调查中", "under investigation"),
+    "determined": ("已认定", "determined"),
+    "proposed": ("待领导小组决定", "awaiting the leading group's decision"),
+    "agreeing": ("待共同决定", "awaiting the joint decision"),
+    "approving": ("待领导小组审批", "awaiting the leading group's approval"),
+    "decided": ("已决定,待执行", "decided, to be carried out"),
+    "executed": ("已执行", "carried out"),
+    "closed": ("已结案", "closed"),
+    "waived": ("不予追究", "waived"),
+}
+
+#: The columns that clear a live proposal (its history stays in the audit chain).
+NO_PROPOSAL: dict[str, Any] = {
+    "proposed_sanction": None,
+    "proposal_reason": "",
+    "proposed_by_id": None,
+    "proposed_at": None,
+    "decider_clause": None,
+}
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    case = session.scalars(select(Case).where(Case.id == case_id)).first()
+    if case is None:
+        raise NotFound(f"no accountability case with id {case_id}", field="id")
+    return case
+
+
+def require_status(case: Case, allowed: Collection[str], what: str) -> None:
+    if case.status not in allowed:
+        raise Conflict(
+            f"cannot {what} a case that is {case.status}; "
+            f"possible when {', '.join(s for s in STATUS_NAMES if s in allowed)}",
+            field="status",
+            code="illegal_step",
+        )
+
+
+def cas(session: Session, case: Case, now: datetime, **values: Any) -> None:
+    """Write ``values`` to ``case`` only if nobody changed it since it was read."""
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version)
+        .values(**values, version=Case.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(case)
+        raise Conflict(
+            "the case changed meanwhile; reload it and try again", field="status", code="stale"
+        )
+    session.refresh(case)
+
+
+def audit(
+    session: Session,
+    case: Case,
+    *,
+    actor: Actor,
+    kind: str,
+    now: datetime,
+    data: Mapping[str, Any],
+) -> None:
+    record(
+        session,
+        actor=actor,
+        kind=f"accountability.{kind}",
+        subject_type="accountability_case",
+        subject_id=case.id,
+        incident_id=case.incident_id,
+        now=now,
+        data={"subject_id": case.subject_id, "status": case.status, **data},
+    )
+
+
+def text(value: object, field: str, *, required: bool = False) -> str:
+    """A free-text input, stripped; ``ValidationError`` naming ``field`` if it is unusable."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError("must be a string", field=field)
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise ValidationError(f"must be at most {MAX_TEXT} characters", field=field)
+    if required and not value:
+        raise ValidationError("is required", field=field)
+    return value
+
+
+def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str) -> None:
+    """Whether ``sanction`` (None: none) may be proposed or decided on a case of ``tier``.
+
+    - a sanction the tier allows (Article 5) is always possible;
+    - no sanction, or a milder one than the tier allows, needs a written justification:
+      closing so is what the 5.4 closing sentence watches (敷衍结案);
+    - a situation Article 5 does not cover is for the leading group's judgement, written
+      down: any sanction, with its reasons;
+    - a graver sanction than the tier allows is refused, and so is any sanction where
+      the tier is 0 for a covered situation (nothing matched, or 5.5 exempts).
+    """
+    if sanction is not None and sanction not in SANCTIONS:
+        raise ValidationError(
+            f"unknown sanction; one of {', '.join(SANCTIONS)} or null", field="sanction"
+        )
+    allowed = TIER_SANCTIONS[tier]
+    if sanction in allowed:
+        return
+    if uncovered and sanction is not None:
+        if not reason:
+            raise ValidationError(
+                "Article 5 does not cover this case: the leading group's judgement "
+                "needs its reasons written down",
+                field="reason",
+            )
+        return
+    if is_milder_than_allowed(tier, sanction):
+        if not reason:
+            what = "no sanction" if sanction is None else f"{sanction}, milder than"
+            raise ValidationError(
+                f"{what} tier {tier} allows ({', '.join(allowed)}) needs a written "
+                "justification (5.4 closing sentence)",
+                field="reason",
+            )
+        return
+    if sanction is None:
+        return
+    if not allowed:
+        raise ValidationError(
+            "tier 0 allows no sanction: nothing in Article 5 matched, or 5.5 exempts",
+            field="sanction",
+        )
+    raise ValidationError(
+        f"tier {tier} allows {', '.join(allowed)}; {sanction} is graver than that",
+        field="sanction",
+    )
+
+
+def decider_of(sanction: str | None) -> str:
+    """The Article 6 clause that decides ``sanction``; imposing nothing is the leading
+    group's own decision, 6(1)."""
+    return "6(1)" if sanction is None else SANCTION_DECIDER[sanction]

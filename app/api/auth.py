@@ -1,0 +1,88 @@
+"""Who is calling the API: a bearer token, and nothing else.
+
+The API is exempt from CSRF protection, so it must not honour the browser's session
+cookie: a page on another site could otherwise make a logged-in browser call it. A
+request with a cookie and no token is refused with a message that says so, rather than
+a bare 401, because the usual cause is a developer trying the API from a browser tab.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from app.api.errors import Unauthorized
+from app.auth import AppUser
+from app.extensions import db, now
+from incidents.audit import Actor
+from incidents.permissions import Capabilities
+from incidents.tokens import person_for_token
+
+# Endpoints anyone may read: the description of the API is not data.
+PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
+
+
+def _has_cookie_credentials() -> bool:
+    config = current_app.config
+    names = (
+        config.get("SESSION_COOKIE_NAME", "session"),
+        config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    )
+    return any(name in request.cookies for name in names)
+
+
+def authenticate() -> None:
+    """Resolve the bearer token into the request's user, or raise :class:`Unauthorized`.
+
+    Runs before every API view. On success ``api_user()`` is the token's person, and
+    Flask-Login's ``current_user`` is the same person (never the cookie's).
+    """
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    header = request.headers.get("Authorization")
+    if header is None:
+        if _has_cookie_credentials():
+            raise Unauthorized(
+                "cookie authentication is not accepted on the API; "
+                "send Authorization: Bearer <token>",
+                field="Authorization",
+                code="cookie_not_accepted",
+            )
+        raise Unauthorized(
+            "authentication required: send Authorization: Bearer <token>",
+            field="Authorization",
+        )
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "the Authorization header must be 'Bearer <token>'", field="Authorization"
+        )
+    session = db()
+    person = person_for_token(session, token, now=now())
+    if person is None:
+        session.rollback()
+        raise Unauthorized("unknown or revoked token", field="Authorization", code="invalid_token")
+    user = AppUser.of(person)
+    # ``last_used_at`` may have been touched; end the transaction so the view starts clean.
+    session.commit()
+    g.api_user = user
+    g.login_via_request = True
+    # Flask-Login keeps the request's user here; setting it keeps ``current_user`` (used
+    # by the locale selector) on the token's person even when a cookie came along.
+    g._login_user = user
+
+
+def api_user() -> AppUser:
+    user: AppUser | None = g.get("api_user")
+    if user is None:  # a view registered without going through ``authenticate``
+        raise Unauthorized("authentication required", field="Authorization")
+    return user
+
+
+def caps() -> Capabilities:
+    return api_user().caps()
+
+
+def actor() -> Actor:
+    user = api_user()
+    return Actor(user.person_id, user.login, "api")

@@ -1,0 +1,1 @@
+"""Delivery channels: one small class per kind, behind ``base.Channel``."""

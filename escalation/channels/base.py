@@ -1,0 +1,129 @@
+"""The channel contract: one class per kind, one method, ``send(message) -> Receipt``.
+
+A channel raises :class:`ChannelError` when it cannot deliver: ``permanent=True`` when
+trying again cannot help (the address is gone, the person blocked the bot) — the
+destination is then disabled and the notice falls back — otherwise the outbox retries
+with backoff, or after ``retry_after`` seconds when the far end said so.
+
+Channels are looked up by kind in :data:`CHANNELS`; a module registers its class with
+``@register("kind")``. :func:`make_channel` imports the built-in modules on demand, so
+that naming a kind in configuration is enough. Adding a channel: docs/escalation.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+# Kinds of notice a message can be (escalation.models.NOTICE_KINDS).
+MESSAGE_KINDS = ("step", "warning", "breach", "acknowledged", "resolved", "reopened", "case")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """Everything a channel needs to deliver one notification, and nothing secret.
+
+    ``text_zh`` / ``text_en`` are complete; :attr:`text` picks the recipient's language.
+    ``deadline_*`` is the deadline the notice is about (warning, breach) or the nearest
+    one still pending (step). ``link_path`` is relative: prefix the public URL.
+    """
+
+    notification_id: int
+    incident_id: int
+    incident_number: str
+    grade: str
+    category: str
+    title: str
+    recipient_person_id: int
+    recipient_login: str
+    recipient_language: str
+    destination_address: str
+    kind: str
+    text_zh: str
+    text_en: str
+    link_path: str
+    deadline_name: str | None = None
+    deadline_title_zh: str | None = None
+    deadline_title_en: str | None = None
+    deadline_at: datetime | None = None
+    step: int | None = None
+    attempt: int = 1
+
+    @property
+    def text(self) -> str:
+        return self.text_en if self.recipient_language == "en" else self.text_zh
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of hand-over: the far end's id for the message, if it gives one."""
+
+    external_id: str | None = None
+
+
+class ChannelError(Exception):
+    """Delivery failed; ``permanent`` says whether trying again can help."""
+
+    def __init__(
+        self, reason: str, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Channel(Protocol):
+    kind: str
+
+    def send(self, message: OutgoingMessage) -> Receipt: ...
+
+
+class ChannelFactory(Protocol):
+    """A channel class: built from settings (a mapping of whatever it needs)."""
+
+    kind: str
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Channel: ...
+
+
+CHANNELS: dict[str, type] = {}
+# Modules that register the built-in kinds; imported when a kind is first asked for.
+BUILTIN_MODULES: dict[str, str] = {
+    "console": "escalation.channels.console",
+    "inbox": "escalation.channels.inbox",
+    "telegram": "escalation.channels.telegram",
+}
+
+T = TypeVar("T", bound=type)
+
+
+def register(kind: str) -> Callable[[T], T]:
+    """Class decorator: make ``kind`` resolve to the decorated class."""
+
+    def wrap(cls: T) -> T:
+        CHANNELS[kind] = cls
+        return cls
+
+    return wrap
+
+
+def channel_class(kind: str) -> type:
+    if kind not in CHANNELS and kind in BUILTIN_MODULES:
+        importlib.import_module(BUILTIN_MODULES[kind])
+    if kind not in CHANNELS:
+        known = ", ".join(sorted(set(CHANNELS) | set(BUILTIN_MODULES)))
+        raise KeyError(f"unknown channel kind {kind!r}; known: {known}")
+    return CHANNELS[kind]
+
+
+def make_channel(kind: str, settings: Mapping[str, Any]) -> Channel:
+    """Build the channel of ``kind`` from ``settings`` (see each class's ``from_settings``)."""
+    cls = channel_class(kind)
+    factory: Callable[[Mapping[str, Any]], Channel] = cls.from_settings  # type: ignore[attr-defined]
+    return factory(settings)

@@ -1,0 +1,141 @@
+"""Writing the outbox: notification rows in the transaction of the state change.
+
+A person is reached on the in-app inbox always, on each kind of destination they have
+enabled (the first of each kind), and on every enabled broadcast destination (a row
+with no person, such as the console in demos). One row per (timer, person, channel):
+the unique constraint makes a second write of the same notice a no-op, so firing the
+same timer twice — which the sweep's locks already prevent — could still not page
+anyone twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from escalation.models import Destination, Notification
+
+INBOX = "inbox"
+
+
+def upsert_ignore(session: Session) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` on the notification table, per dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Notification).on_conflict_do_nothing(
+            index_elements=["timer_id", "person_id", "channel"]
+        )
+    return sqlite.insert(Notification).on_conflict_do_nothing(
+        index_elements=["timer_id", "person_id", "channel"]
+    )
+
+
+class OutboxWriter:
+    """Collects notification rows for one transaction and inserts them at once."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self._rows: list[dict[str, Any]] = []
+        self._personal: dict[int, list[tuple[str, int]]] = {}
+        self._broadcast: list[tuple[str, int]] | None = None
+
+    def _load(self, person_ids: list[int]) -> None:
+        missing = [p for p in person_ids if p not in self._personal]
+        if self._broadcast is None:
+            self._broadcast = []
+            rows = self.session.execute(
+                select(Destination.kind, Destination.id)
+                .where(Destination.person_id.is_(None), Destination.enabled.is_(True))
+                .order_by(Destination.id)
+            ).all()
+            self._broadcast = _first_per_kind([(k, i) for k, i in rows])
+        if not missing:
+            return
+        for pid in missing:
+            self._personal[pid] = []
+        personal = self.session.execute(
+            select(Destination.person_id, Destination.kind, Destination.id)
+            .where(Destination.person_id.in_(missing), Destination.enabled.is_(True))
+            .order_by(Destination.id)
+        ).all()
+        grouped: dict[int, list[tuple[str, int]]] = {}
+        for owner, kind, did in personal:
+            if owner is not None:
+                grouped.setdefault(owner, []).append((kind, did))
+        for pid, dests in grouped.items():
+            self._personal[pid] = _first_per_kind(dests)
+
+    def channels_for(self, person_id: int) -> list[tuple[str, int | None]]:
+        """(channel kind, destination id) pairs that reach ``person_id``."""
+        self._load([person_id])
+        out: list[tuple[str, int | None]] = [(INBOX, None)]
+        kinds = {INBOX}
+        for kind, did in [*self._personal[person_id], *(self._broadcast or [])]:
+            if kind not in kinds:
+                kinds.add(kind)
+                out.append((kind, did))
+        return out
+
+    def add(
+        self,
+        *,
+        timer_id: int,
+        incident_id: int,
+        person_id: int,
+        kind: str,
+        text_zh: str,
+        text_en: str,
+        payload: Mapping[str, Any],
+        fallback_of_id: int | None = None,
+        only_channels: tuple[str, ...] | None = None,
+    ) -> None:
+        """Queue one notice to ``person_id`` on each of their channels."""
+        body = json.dumps(dict(payload), ensure_ascii=False, default=str)
+        for channel, destination_id in self.channels_for(person_id):
+            if only_channels is not None and channel not in only_channels:
+                continue
+            self._rows.append(
+                {
+                    "incident_id": incident_id,
+                    "timer_id": timer_id,
+                    "person_id": person_id,
+                    "channel": channel,
+                    "destination_id": destination_id,
+                    "kind": kind,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": self.now,
+                    "last_error": "",
+                    "fallback_of_id": fallback_of_id,
+                    "payload_json": body,
+                    "text_zh": text_zh,
+                    "text_en": text_en,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+            )
+
+    def flush(self) -> int:
+        """Insert what was queued; rows already there are skipped. Returns rows written."""
+        if not self._rows:
+            return 0
+        rows, self._rows = self._rows, []
+        stmt = upsert_ignore(self.session).returning(Notification.id)
+        written = self.session.execute(stmt, rows).scalars().all()
+        return len(written)
+
+
+def _first_per_kind(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    seen: set[str] = set()
+    out: list[tuple[str, int]] = []
+    for kind, did in rows:
+        if kind not in seen and kind != INBOX:
+            seen.add(kind)
+            out.append((kind, did))
+    return out

@@ -1,0 +1,276 @@
+"""The clocks' tables: frozen policy per incident, obligations, chains, timers, the outbox.
+
+- ``incident_clock`` — one row per incident: the grade's policy frozen at open (or at
+  the last regrade), the reporter category and time zone it was read with, and the
+  handling target with its outcome ("handled promptly", 5.2(c), 5.3(b), 5.4(b)).
+- ``obligation`` — one row per report owed (``due_at``, ``fulfilled_at``, status
+  ``pending | met | late | missed | waived``).
+- ``escalation_chain`` — one row per run of a chain (opened, upgraded, downgraded,
+  reopened), with its steps frozen and its own acknowledgement.
+- ``timer`` — every scheduled firing: chain steps (one row per repeat), deadline
+  warnings and breaches, and immediate notices. Indexed on ``due_at`` where pending, so
+  a sweep costs the same among a thousand or a million waiting timers.
+- ``destination`` — where a person can be reached, per channel kind (the in-app inbox
+  needs no row). A row without a person reaches everyone (the console in demos).
+- ``notification`` — the outbox: one row per (timer, person, channel), unique, written
+  in the transaction that fires the timer. ``delivery_attempt`` records every try.
+- ``inbox_item`` — what the in-app inbox channel delivered.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents import reports  # noqa: F401  (the report table that obligations point at)
+from incidents.db import Base, UTCDateTime
+from incidents.org import Person
+
+OBLIGATION_STATUSES = ("pending", "met", "late", "missed", "waived")
+# An obligation counts as fulfilled (no more alerts, nothing owed) in these states.
+FULFILLED = ("met", "late", "waived")
+TIMER_KINDS = ("step", "warning", "breach", "notice")
+TIMER_STATUSES = ("pending", "fired", "cancelled")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed")
+NOTICE_KINDS = ("step", "warning", "breach", "acknowledged", "resolved", "reopened", "case")
+
+# The partial indexes' conditions are literals in the queries too: a bound parameter
+# would keep SQLite (and PostgreSQL's generic plans) from using them.
+PENDING_TIMER = "status = 'pending'"
+QUEUED_NOTIFICATION = "status IN ('pending', 'sending')"
+
+
+class IncidentClock(Base):
+    __tablename__ = "incident_clock"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    grade: Mapped[str] = mapped_column(String(32))
+    # GradePolicy.to_dict() of ``grade``, as it was when frozen; never the live policy.
+    snapshot_json: Mapped[str] = mapped_column(Text)
+    reporter_category: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    handling_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # None while unresolved; then whether resolution came by handling_due_at.
+    handled_promptly: Mapped[bool | None] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.snapshot_json)
+        return loaded
+
+
+class EscalationChain(Base):
+    __tablename__ = "escalation_chain"
+    __table_args__ = (UniqueConstraint("incident_id", "generation", name="uq_chain_generation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    generation: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(32))
+    # ChainStep.to_dict() of every step, frozen.
+    steps_json: Mapped[str] = mapped_column(Text)
+    # opened | upgraded | downgraded | reopened
+    reason: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    acknowledged_by: Mapped[Person | None] = relationship()
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = json.loads(self.steps_json)
+        return loaded
+
+
+class Obligation(Base):
+    __tablename__ = "obligation"
+    __table_args__ = (UniqueConstraint("incident_id", "name", name="uq_obligation_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    to: Mapped[str] = mapped_column(String(40))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    # detected | resolved: the event the window is counted from.
+    start: Mapped[str] = mapped_column(String(16))
+    # The window as an ISO 8601 duration, as the policy gave it.
+    window: Mapped[str] = mapped_column(String(32))
+    # The grade whose policy set the current deadline.
+    grade: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    late_reason: Mapped[str] = mapped_column(Text, default="")
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waived_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Timer(Base):
+    __tablename__ = "timer"
+    __table_args__ = (
+        Index(
+            "ix_timer_due_pending",
+            "due_at",
+            "id",
+            sqlite_where=text(PENDING_TIMER),
+            postgresql_where=text(PENDING_TIMER),
+        ),
+        Index("ix_timer_incident", "incident_id", "kind"),
+        Index("ix_timer_chain", "chain_id", "step_index"),
+        Index("ix_timer_obligation", "obligation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Steps: the chain, the step's index and the repeat (0 = first page), the stop condition.
+    chain_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_chain.id"))
+    step_index: Mapped[int | None] = mapped_column(Integer)
+    repeat_index: Mapped[int | None] = mapped_column(Integer)
+    until: Mapped[str | None] = mapped_column(String(16))
+    # Warnings and breaches: the obligation, and for warnings the fraction of the window.
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
+    fraction: Mapped[float | None] = mapped_column(Float)
+    # Notices: what happened (acknowledged | resolved | reopened | case | fallback).
+    notice: Mapped[str | None] = mapped_column(String(16))
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+    # Who the targets resolved to when it fired: [{"target", "person_id", "login"}].
+    recipients_json: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def recipients(self) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = json.loads(self.recipients_json or "[]")
+        return loaded
+
+
+class Destination(Base):
+    __tablename__ = "destination"
+    __table_args__ = (
+        UniqueConstraint("person_id", "kind", "address", name="uq_destination_address"),
+        Index("ix_destination_kind", "kind", "enabled"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None: every person is reached here (a broadcast destination such as the console).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+    __table_args__ = (
+        # Never two notifications for one (timer, person, channel): the last line of
+        # defence behind the sweep's row locks.
+        UniqueConstraint("timer_id", "person_id", "channel", name="uq_notification_once"),
+        Index(
+            "ix_notification_queue",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text(QUEUED_NOTIFICATION),
+            postgresql_where=text(QUEUED_NOTIFICATION),
+        ),
+        Index("ix_notification_incident", "incident_id", "id"),
+        Index("ix_notification_person", "person_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    timer_id: Mapped[int] = mapped_column(ForeignKey("timer.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    destination_id: Mapped[int | None] = mapped_column(ForeignKey("destination.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Pending: when it may be tried; sending: when the lease lapses.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(40))
+    leased_by: Mapped[str | None] = mapped_column(String(120))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    # Message facts frozen at firing: number, grade, title, deadline… (JSON).
+    payload_json: Mapped[str] = mapped_column(Text)
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.payload_json)
+        return loaded
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempt"
+    __table_args__ = (Index("ix_delivery_attempt_notification", "notification_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    worker_id: Mapped[str] = mapped_column(String(120))
+    lease_token: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # sending (in flight) | sent | temporary | permanent | lease_expired | skipped
+    outcome: Mapped[str] = mapped_column(String(16), default="sending")
+    error: Mapped[str] = mapped_column(Text, default="")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class InboxItem(Base):
+    __tablename__ = "inbox_item"
+    __table_args__ = (Index("ix_inbox_item_person", "person_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # One item per notification, however often delivery is retried.
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notification.id", ondelete="CASCADE"), unique=True
+    )
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

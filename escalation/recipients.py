@@ -1,0 +1,139 @@
+"""Who a step, a warning or a breach reaches: targets resolved when they fire.
+
+A target is a position role (whoever holds it at that moment), one of the two relative
+roles resolved through the incident's responsible department —
+``responsible_department_head`` (谁主管谁负责) and ``deputy_director_in_charge`` (分管,
+3(2)) — or ``person:LOGIN``. Resolving at firing time, not at open, means a hand-over
+of duty between the two is honoured: the person paged is the one holding the post.
+
+The fallback ladder (who is "next up" when a person cannot be reached) is the Article 3
+chain for the incident: the command center head (3(3), who handles incidents), the
+responsible department's head, the deputy director in charge of it (3(2)), the deputy
+director for network security (3(2), direct responsibility), the director (3(1)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.policy import PERSON_PREFIX
+from incidents.models import Incident
+from incidents.org import Person
+from incidents.responsibility import deputies_in_charge, holders, responsible_for
+
+
+@dataclass(frozen=True)
+class Recipient:
+    target: str
+    person_id: int
+    login: str
+    name: str
+    language: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"target": self.target, "person_id": self.person_id, "login": self.login}
+
+
+class Resolver:
+    """Resolves targets at one moment; remembers answers for the length of a transaction."""
+
+    def __init__(self, session: Session, at: datetime) -> None:
+        self.session = session
+        self.at = at
+        self._roles: dict[str, list[Person]] = {}
+        self._relative: dict[tuple[str, int], list[Person]] = {}
+        self._logins: dict[str, Person | None] = {}
+        self._ladders: dict[int | None, list[Person]] = {}
+
+    def persons(self, target: str, incident: Incident) -> list[Person]:
+        """The active people ``target`` means for ``incident`` now (may be none)."""
+        if target.startswith(PERSON_PREFIX):
+            login = target.removeprefix(PERSON_PREFIX)
+            if login not in self._logins:
+                self._logins[login] = self.session.scalars(
+                    select(Person).where(Person.login == login, Person.active.is_(True))
+                ).first()
+            person = self._logins[login]
+            return [person] if person is not None else []
+        if target in ("responsible_department_head", "deputy_director_in_charge"):
+            department_id = incident.responsible_department_id
+            if department_id is None:
+                return []
+            key = (target, department_id)
+            if key not in self._relative:
+                if target == "responsible_department_head":
+                    found = holders(
+                        self.session, "department_head", self.at, department_id=department_id
+                    )
+                else:
+                    found = deputies_in_charge(self.session, department_id, self.at)
+                self._relative[key] = _unique(person for _, person in found)
+            return self._relative[key]
+        if target not in self._roles:
+            found = holders(self.session, target, self.at)
+            self._roles[target] = _unique(person for _, person in found)
+        return self._roles[target]
+
+    def resolve(
+        self, targets: list[str] | tuple[str, ...], incident: Incident
+    ) -> tuple[list[Recipient], list[str]]:
+        """Recipients for ``targets`` (each person once, under the first target naming
+        them) and the targets that resolved to nobody."""
+        recipients: list[Recipient] = []
+        unresolved: list[str] = []
+        seen: set[int] = set()
+        for target in targets:
+            people = self.persons(target, incident)
+            if not people:
+                unresolved.append(target)
+            for person in people:
+                if person.id in seen:
+                    continue
+                seen.add(person.id)
+                recipients.append(
+                    Recipient(target, person.id, person.login, person.name, person.language)
+                )
+        return recipients, unresolved
+
+    def ladder(self, incident: Incident) -> list[Person]:
+        """The Article 3 chain for ``incident``, lowest first (see the module doc)."""
+        department_id = incident.responsible_department_id
+        if department_id in self._ladders:
+            return self._ladders[department_id]
+        people: list[Person] = [p for _, p in holders(self.session, "command_center_head", self.at)]
+        if department_id is not None:
+            for entry in responsible_for(self.session, at=self.at, department_id=department_id):
+                person = self.session.get(Person, entry.person_id)
+                if person is not None:
+                    people.append(person)
+        else:
+            for role in ("deputy_director_netsec", "director"):
+                people.extend(p for _, p in holders(self.session, role, self.at))
+        ladder = _unique(people)
+        self._ladders[department_id] = ladder
+        return ladder
+
+    def next_up(self, incident: Incident, person_id: int) -> Person | None:
+        """The next person above ``person_id`` in the ladder; the lowest rung for someone
+        outside it; ``None`` above the top."""
+        ladder = self.ladder(incident)
+        ids = [p.id for p in ladder]
+        if person_id not in ids:
+            return ladder[0] if ladder else None
+        above = ladder[ids.index(person_id) + 1 :]
+        return above[0] if above else None
+
+
+def _unique(people: Iterable[Person]) -> list[Person]:
+    out: list[Person] = []
+    seen: set[int] = set()
+    for person in people:
+        if person.id not in seen:
+            seen.add(person.id)
+            out.append(person)
+    return out

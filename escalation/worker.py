@@ -1,0 +1,409 @@
+"""The worker process: APScheduler wakes it every few seconds to sweep, then deliver.
+
+APScheduler is only the alarm clock (DESIGN "Processes"): a ``BackgroundScheduler``
+with one interval job in memory, ``max_instances=1`` and ``coalesce`` so a slow round
+never overlaps the next; every business fact lives in the database. Each round sweeps
+due timers and delivers the outbox, batch after batch, until nothing more is due or
+a stop is asked for.
+
+SIGTERM (and SIGINT) ask for a clean stop: the round in progress finishes its batch,
+the scheduler shuts down and waits for it, and the process exits 0. Work cut short by
+a harder death is safe too: unfired timers stay pending, and claimed notifications are
+taken over when their lease lapses.
+
+On SQLite one worker at most: a second refuses to start (an exclusive ``flock`` on
+``<database>.worker.lock``, held for the life of the process). On PostgreSQL any
+number run side by side.
+
+``python -m escalation.worker --database-url URL --policy FILE`` runs one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import importlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.policy import Policy, PolicyError, load_policy
+from config.settings import Settings, env_bool
+from escalation.channels.base import Channel, make_channel
+from escalation.destinations import ensure_broadcast
+from escalation.outbox import deliver
+from escalation.sweep import sweep
+from incidents.clock import Clock, SystemClock
+from incidents.db import make_engine, make_sessionmaker
+
+logger = logging.getLogger("fenghuo.worker")
+
+
+class _ExpectedSkips(logging.Filter):
+    """Drop APScheduler's warning that a wake-up was skipped because the previous round
+    still runs: with ``max_instances=1`` that is the design, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_ExpectedSkips())
+
+
+class WorkerAlreadyRunning(RuntimeError):
+    """Another worker holds the SQLite database's worker lock."""
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The database file of a SQLite URL; ``None`` for other engines or in-memory."""
+    if not database_url.startswith("sqlite"):
+        return None
+    path = database_url.split("///", 1)[-1]
+    return Path(path).resolve() if path and path != ":memory:" else None
+
+
+@contextmanager
+def single_worker_lock(database_url: str) -> Iterator[None]:
+    """Hold ``<db>.worker.lock`` exclusively on SQLite; do nothing on PostgreSQL."""
+    path = sqlite_path(database_url)
+    if path is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".worker.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise WorkerAlreadyRunning(
+            f"another worker is already running on {path} (lock file {lock_path} is held"
+            + (f" by process {holder}" if holder else "")
+            + "). SQLite allows one worker: stop the other one, or use PostgreSQL to run"
+            " several side by side."
+        ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RoundResult:
+    fired: int = 0
+    notifications: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def run_round(
+    factory: sessionmaker[Session],
+    *,
+    clock: Clock,
+    policy: Policy,
+    channels: Mapping[str, Channel],
+    worker_id: str,
+    stop: threading.Event,
+    sweep_batch: int = 500,
+    deliver_batch: int = 100,
+    budget: float | None = None,
+) -> RoundResult:
+    """Sweep until nothing is due, then deliver until nothing is due — or until a stop is
+    asked for, or ``budget`` seconds have passed (the next round goes on from there; a
+    round shorter than the interval keeps the scheduler from skipping wake-ups)."""
+    totals = RoundResult()
+    deadline = time.monotonic() + budget if budget is not None else None
+
+    def go_on() -> bool:
+        return not stop.is_set() and (deadline is None or time.monotonic() < deadline)
+
+    while go_on():
+        swept = sweep(factory, now=clock.now(), policy=policy, batch=sweep_batch)
+        totals.fired += swept.fired
+        totals.notifications += swept.notifications
+        if not swept.more:
+            break
+    while go_on():
+        delivered = deliver(
+            factory,
+            now=clock.now(),
+            channels=channels,
+            policy=policy,
+            worker_id=worker_id,
+            batch=deliver_batch,
+            clock=clock,
+        )
+        totals.sent += delivered.sent
+        totals.failed += delivered.failed
+        if not delivered.more:
+            break
+    return totals
+
+
+def run_worker(
+    *,
+    database_url: str,
+    policy: Policy,
+    clock: Clock,
+    channels: Mapping[str, Channel],
+    sweep_seconds: float,
+    stop: threading.Event | None = None,
+    worker_id: str | None = None,
+    sweep_batch: int = 500,
+    deliver_batch: int = 100,
+) -> None:
+    """Run until ``stop`` is set (or SIGTERM/SIGINT when on the main thread).
+
+    Raises :class:`WorkerAlreadyRunning` on SQLite when another worker holds the lock.
+    Configuring a ``console`` channel turns on the broadcast console destination, so
+    every notice is also logged (demos).
+    """
+    stop = stop or threading.Event()
+    worker_id = worker_id or default_worker_id()
+    with single_worker_lock(database_url):
+        engine = make_engine(database_url)
+        factory = make_sessionmaker(engine)
+        if "console" in channels:
+            ensure_broadcast(factory, kind="console", address="log", now=clock.now())
+
+        def job() -> None:
+            try:
+                done = run_round(
+                    factory,
+                    clock=clock,
+                    policy=policy,
+                    channels=channels,
+                    worker_id=worker_id,
+                    stop=stop,
+                    sweep_batch=sweep_batch,
+                    deliver_batch=deliver_batch,
+                    budget=0.8 * sweep_seconds,
+                )
+            except Exception:  # keep waking: the next round may succeed (database back)
+                logger.exception("worker round failed")
+                return
+            if done.fired or done.sent or done.failed:
+                logger.info(
+                    "fired %d timers, wrote %d notifications, sent %d, failed %d",
+                    done.fired,
+                    done.notifications,
+                    done.sent,
+                    done.failed,
+                )
+
+        restore = _on_signals(stop)
+        scheduler = BackgroundScheduler(timezone=UTC)
+        try:
+            logger.info(
+                "worker %s started: channels %s, every %ss",
+                worker_id,
+                ", ".join(sorted(channels)),
+                sweep_seconds,
+            )
+            job()  # at once, not one interval after start
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=sweep_seconds,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                id="sweep-deliver",
+            )
+            scheduler.start()
+            stop.wait()
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+            restore()
+            engine.dispose()
+            logger.info("worker %s stopped", worker_id)
+
+
+def _on_signals(stop: threading.Event) -> Callable[[], None]:
+    """Make SIGTERM and SIGINT set ``stop`` (main thread only); return an undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        logger.info("signal %d: stopping after the current batch", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+# --- from the settings (``fenghuo worker``, ``fenghuo run``) -------------------------------
+
+
+def channels_from_settings(
+    settings: Settings, policy: Policy, clock: Clock, factory: sessionmaker[Session]
+) -> dict[str, Channel]:
+    """The inbox always; the console unless turned off (``FENGHUO_WORKER_CONSOLE``,
+    default on outside production, so ``make run`` shows every notice); Telegram when a
+    token is set."""
+    common = {"session_factory": factory, "clock": clock}
+    channels: dict[str, Channel] = {"inbox": make_channel("inbox", common)}
+    if env_bool(os.environ, "FENGHUO_WORKER_CONSOLE", not settings.production):
+        channels["console"] = make_channel("console", common)
+    if settings.telegram_enabled:
+        channels["telegram"] = make_channel(
+            "telegram",
+            {
+                **common,
+                "token": settings.telegram_token,
+                "api_url": settings.telegram_api_url,
+                "public_url": settings.public_url,
+                "redact_titles": policy.redact_titles,
+                "timezone": policy.timezone,
+            },
+        )
+    return channels
+
+
+def close_channels(channels: Mapping[str, Channel]) -> None:
+    """Release what channels hold (Telegram's event loop and sender lock)."""
+    for channel in channels.values():
+        close = getattr(channel, "close", None)
+        if callable(close):
+            close()
+
+
+def run_worker_from_settings(
+    settings: Settings, policy: Policy, clock: Clock, *, stop: threading.Event | None = None
+) -> None:
+    """``fenghuo worker``: run with the channels the settings give; on SQLite a second
+    worker exits with status 3 and says why."""
+    engine = make_engine(settings.database_url)
+    try:
+        channels = channels_from_settings(settings, policy, clock, make_sessionmaker(engine))
+        try:
+            run_worker(
+                database_url=settings.database_url,
+                policy=policy,
+                clock=clock,
+                channels=channels,
+                sweep_seconds=settings.sweep_seconds,
+                stop=stop,
+            )
+        finally:
+            close_channels(channels)
+    except WorkerAlreadyRunning as exc:
+        print(f"fenghuo worker: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    finally:
+        engine.dispose()
+
+
+# --- the command line -----------------------------------------------------------------
+
+
+def _factory_channels(spec: str, **kwargs: Any) -> Mapping[str, Channel]:
+    module_name, _, func_name = spec.partition(":")
+    if not func_name:
+        raise ValueError(f"--channel-factory must be MODULE:FUNCTION, got {spec!r}")
+    func = getattr(importlib.import_module(module_name), func_name)
+    built: Mapping[str, Channel] = func(**kwargs)
+    return built
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m escalation.worker",
+        description="Sweep due timers and deliver the notification outbox.",
+    )
+    parser.add_argument("--database-url", help="default: FENGHUO_DATABASE_URL or the settings")
+    parser.add_argument("--policy", help="policy file; default: FENGHUO_POLICY or the packaged one")
+    parser.add_argument(
+        "--sweep-seconds", type=float, default=float(os.environ.get("FENGHUO_SWEEP_SECONDS", "5"))
+    )
+    parser.add_argument(
+        "--channels",
+        default="inbox",
+        help="comma-separated channel kinds (default: inbox; demos: console,inbox)",
+    )
+    parser.add_argument(
+        "--channel-factory",
+        default=None,
+        help="MODULE:FUNCTION(session_factory=, clock=) returning more channels",
+    )
+    parser.add_argument("--worker-id", default=None)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    database_url = args.database_url or os.environ.get("FENGHUO_DATABASE_URL")
+    if not database_url:
+        from config.settings import load_settings
+
+        database_url = load_settings().database_url
+    try:
+        policy = load_policy(args.policy or os.environ.get("FENGHUO_POLICY") or None)
+    except PolicyError as exc:
+        print(f"fenghuo worker: the policy is not valid: {exc}", file=sys.stderr)
+        return 2
+    clock = SystemClock()
+    channel_engine = make_engine(database_url)
+    channel_factory = make_sessionmaker(channel_engine)
+    settings = {"session_factory": channel_factory, "clock": clock}
+    try:
+        channels: dict[str, Channel] = {
+            kind: make_channel(kind, settings)
+            for kind in (k.strip() for k in args.channels.split(","))
+            if kind
+        }
+        if args.channel_factory:
+            channels.update(
+                _factory_channels(
+                    args.channel_factory, session_factory=channel_factory, clock=clock
+                )
+            )
+        run_worker(
+            database_url=database_url,
+            policy=policy,
+            clock=clock,
+            channels=channels,
+            sweep_seconds=args.sweep_seconds,
+            worker_id=args.worker_id,
+        )
+    except WorkerAlreadyRunning as exc:
+        print(f"fenghuo worker: {exc}", file=sys.stderr)
+        return 3
+    except (KeyError, ValueError) as exc:
+        print(f"fenghuo worker: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        channel_engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""The sweep on both engines: due timers fire once, in one transaction with their outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.enqueue import OutboxWriter
+from escalation.models import Notification, Timer
+from escalation.sweep import due_timers, sweep
+from incidents.org import Person
+from tests.conftest import T0
+from tests.escalation.support import DEFAULT_POLICY, open_
+
+
+def count(factory: sessionmaker[Session]) -> int:
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(Notification)) or 0)
+
+
+def test_a_sweep_with_nothing_due_changes_nothing(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    open_(any_factory, any_org, "major")
+    before = count(any_factory)
+    result = sweep(any_factory, now=T0 + timedelta(minutes=5), policy=DEFAULT_POLICY)
+    assert (result.claimed, result.notifications) == (0, 0)
+    assert count(any_factory) == before
+
+
+def test_a_due_timer_fires_once_however_often_swept(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    open_(any_factory, any_org, "major")
+    now = T0 + timedelta(minutes=10)
+    first = sweep(any_factory, now=now, policy=DEFAULT_POLICY)
+    again = sweep(any_factory, now=now, policy=DEFAULT_POLICY)
+    assert (first.fired, first.notifications) == (1, 1)  # the director
+    assert again.claimed == 0
+
+
+def test_the_sweep_works_in_batches_and_says_when_more_are_due(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    open_(any_factory, any_org, "major")
+    now = T0 + timedelta(minutes=31)  # director, leading group, a warning
+    first = sweep(any_factory, now=now, policy=DEFAULT_POLICY, batch=2)
+    rest = sweep(any_factory, now=now, policy=DEFAULT_POLICY, batch=2)
+    assert (first.claimed, first.more) == (2, True)
+    assert (rest.claimed, rest.more) == (1, False)
+
+
+def test_writing_the_same_notification_twice_keeps_one_row(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    incident_id = open_(any_factory, any_org, "general")
+    with any_factory() as s, s.begin():
+        timer_id = s.scalars(select(Timer.id).where(Timer.status == "fired")).first()
+        assert timer_id is not None
+        writer = OutboxWriter(s, T0)
+        for _ in range(2):
+            writer.add(
+                timer_id=timer_id,
+                incident_id=incident_id,
+                person_id=any_org["duty"].id,
+                kind="step",
+                text_zh="z",
+                text_en="e",
+                payload={},
+            )
+        assert writer.flush() == 0  # the page at open already reached the duty officer
+
+
+def test_a_timer_locked_elsewhere_is_skipped_on_postgresql(
+    pg_url: str,
+) -> None:
+    from incidents.db import make_engine, make_sessionmaker
+    from tests.conftest import load_demo_org
+
+    engine = make_engine(pg_url)
+    factory = make_sessionmaker(engine)
+    try:
+        org = load_demo_org(factory)
+        open_(factory, org, "major")
+        now = T0 + timedelta(minutes=31)
+        holder = factory()
+        with holder.begin():
+            (held,) = due_timers(holder, now=now, batch=1)  # FOR UPDATE SKIP LOCKED
+            others = sweep(factory, now=now, policy=DEFAULT_POLICY)
+            assert others.claimed == 2  # everything but the held one, without waiting
+        after = sweep(factory, now=now, policy=DEFAULT_POLICY)
+        assert after.claimed == 1
+        with factory() as s:
+            assert s.get(Timer, held.id).status == "fired"  # type: ignore[union-attr]
+        holder.close()
+    finally:
+        engine.dispose()

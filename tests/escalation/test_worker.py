@@ -1,0 +1,158 @@
+"""The worker: one per SQLite database, clean SIGTERM, and delivery in a running worker.
+
+Worker *processes* run on the wall clock (``SystemClock``), so these tests wait for
+them — polling the database with a deadline, never sleeping for a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.channels.inbox import InboxChannel
+from escalation.models import Notification
+from escalation.worker import WorkerAlreadyRunning, run_worker, single_worker_lock
+from incidents.clock import FrozenClock
+from incidents.org import Person
+from tests.conftest import T0
+from tests.escalation.support import DEFAULT_POLICY, RecordingChannel, open_
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        threading.Event().wait(0.05)
+
+
+def worker_process(
+    database_url: str, *extra: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "escalation.worker",
+        "--database-url",
+        database_url,
+        "--sweep-seconds",
+        "0.5",
+        *extra,
+    ]
+    environment = {**os.environ, **(env or {})}
+    if log is None:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    with open(log, "wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=out)
+
+
+def test_a_second_worker_on_sqlite_refuses_to_start(sqlite_url: str) -> None:
+    with (
+        single_worker_lock(sqlite_url),
+        pytest.raises(WorkerAlreadyRunning) as err,
+        single_worker_lock(sqlite_url),
+    ):
+        pass
+    assert "SQLite allows one worker" in str(err.value)
+    assert str(os.getpid()) in str(err.value)
+
+
+def test_the_lock_is_released_when_the_worker_stops(sqlite_url: str) -> None:
+    with single_worker_lock(sqlite_url):
+        pass
+    with single_worker_lock(sqlite_url):
+        pass
+
+
+def test_postgresql_needs_no_worker_lock() -> None:
+    url = "postgresql+psycopg://127.0.0.1/none"
+    with single_worker_lock(url), single_worker_lock(url):
+        pass
+
+
+def test_a_second_worker_process_says_why_it_will_not_start(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    with single_worker_lock(sqlite_url):
+        done = subprocess.run(
+            [sys.executable, "-m", "escalation.worker", "--database-url", sqlite_url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 3
+    assert "another worker is already running" in done.stderr
+
+
+def test_a_running_worker_sweeps_and_delivers_until_stopped(
+    sqlite_url: str, factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    open_(factory, org, "major")
+    clock = FrozenClock(T0 + timedelta(minutes=10))
+    inbox = InboxChannel(factory, clock)
+    console = RecordingChannel("console")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        kwargs={
+            "database_url": sqlite_url,
+            "policy": DEFAULT_POLICY,
+            "clock": clock,
+            "channels": {"inbox": inbox, "console": console},
+            "sweep_seconds": 0.05,
+            "stop": stop,
+        },
+    )
+    thread.start()
+    try:
+
+        def all_sent() -> bool:
+            with factory() as s:
+                return (
+                    s.scalar(
+                        select(func.count())
+                        .select_from(Notification)
+                        .where(Notification.status != "sent")
+                    )
+                    == 0
+                    and len(console.sent) == 1
+                )
+
+        wait_for(all_sent, what="the step-0 pages and the director's page to be sent")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    # Configuring a console channel turned on the broadcast console destination: the
+    # director's page, fired by this worker, is logged too (the pages at open predate it).
+    assert [m.recipient_login for m in console.sent] == ["director"]
+
+
+def test_sigterm_stops_a_worker_process_cleanly(sqlite_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    proc = worker_process(sqlite_url, log=log)
+    try:
+        wait_for(lambda: b"started" in log.read_bytes(), what="the worker to start")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"stopped" in log.read_bytes()
