@@ -93,7 +93,7 @@ def transition(
     Faces call this one, so no face can close an incident past an undecided case.
     """
     if to == "closed":
-        return close_incident(session, incident_id=incident_id, actor=actor, now=now,
-                              reason=reason)
-    return response.transition(session, incident_id=incident_id, to=to, reason=reason,
-                               actor=actor, now=now, policy=policy)
+        return close_incident(session, incident_id=incident_id, actor=actor, now=now, reason=reason)
+    return response.transition(
+        session, incident_id=incident_id, to=to, reason=reason, actor=actor, now=now, policy=policy
+    )

@@ -118,7 +118,7 @@ DECIDED_BY: Final[dict[str, str]] = {
 }
 
 
-class InvalidFacts(ValidationError):  # noqa: N818 - the name the issue gives it
+class InvalidFacts(ValidationError):
     """Facts that cannot be assessed; ``field`` names the fact at fault (HTTP 422)."""
 
     field: str

@@ -197,9 +197,13 @@ def populate(app: Flask, count: int) -> None:
                     opened = row["detected_at"] if spec.start == "detected" else row["resolved_at"]
                     due = opened + window if opened is not None else None
                     if row["status"] == "closed":
+                        assert due is not None  # a closed incident was resolved
                         late = n % 17 == 0
-                        status, fulfilled = ("late", due + timedelta(minutes=30)) if late else (
-                            "met", (opened or row["detected_at"]) + window / 2)
+                        status, fulfilled = (
+                            ("late", due + timedelta(minutes=30))
+                            if late
+                            else ("met", (opened or row["detected_at"]) + window / 2)
+                        )
                         breached = due if late else None
                     elif due is not None and due <= NOW and n % 2 == 0:
                         status, fulfilled, breached = "missed", None, due
@@ -293,18 +297,23 @@ def main(argv: list[str] | None = None) -> int:
                 now=NOW,
             )
             for person in s.scalars(select(Person).where(Person.login.in_(("duty", "trafhead")))):
-                set_password(s, person=person, password=PASSWORD, actor=system_actor("cli"),
-                             now=NOW)
+                set_password(
+                    s, person=person, password=PASSWORD, actor=system_actor("cli"), now=NOW
+                )
         started = time.perf_counter()
         populate(app, args.incidents)
-        print(f"{args.incidents:,} incidents inserted in {time.perf_counter() - started:.1f} s "
-              f"(SQLite, {1 + args.incidents // 100:,} open)")
+        print(
+            f"{args.incidents:,} incidents inserted in {time.perf_counter() - started:.1f} s "
+            f"(SQLite, {1 + args.incidents // 100:,} open)"
+        )
         with services.sessions() as s:
             begun = time.perf_counter()
             figures(s, now=NOW, tz=services.policy.tz)
             cold = (time.perf_counter() - begun) * 1000
-        print(f"  today's figures recomputed (escalation.stats.figures): {cold:.0f} ms, "
-              "once per change of the record or per 30 s")
+        print(
+            f"  today's figures recomputed (escalation.stats.figures): {cold:.0f} ms, "
+            "once per change of the record or per 30 s"
+        )
 
         middle = args.incidents // 2
         pages = {

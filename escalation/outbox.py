@@ -22,7 +22,6 @@ channel) row, and the inbox channel is idempotent per notification.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,18 +32,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
 from escalation.channels.base import Channel, ChannelError, OutgoingMessage
-from escalation.enqueue import INBOX, OutboxWriter
+from escalation.fallback import fall_back
 from escalation.models import (
     QUEUED_NOTIFICATION,
     DeliveryAttempt,
     Destination,
     Notification,
-    Timer,
 )
-from escalation.recipients import Resolver
 from incidents.audit import record, system_actor
 from incidents.clock import Clock
-from incidents.models import Incident
 from incidents.org import Person
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -200,75 +196,6 @@ def _send(claim: _Claim, channels: Mapping[str, Channel]) -> _Outcome:
     return _Outcome("sent", external_id=receipt.external_id)
 
 
-def _fallback(session: Session, n: Notification, reason: str, now: datetime) -> int:
-    """Reach the same person's inbox, and tell the next person up the chain (a notice of
-    its own, so it reaches them even if the same page reached them already)."""
-    incident = session.get(Incident, n.incident_id)
-    person = session.get(Person, n.person_id)
-    assert incident is not None and person is not None
-    writer = OutboxWriter(session, now)
-    body = dict(n.payload)
-    if n.channel != INBOX:
-        writer.add(
-            timer_id=n.timer_id,
-            incident_id=n.incident_id,
-            person_id=n.person_id,
-            kind=n.kind,
-            text_zh=n.text_zh,
-            text_en=n.text_en,
-            payload=body,
-            fallback_of_id=n.id,
-            only_channels=(INBOX,),
-        )
-    above = Resolver(session, now).next_up(incident, n.person_id)
-    if above is not None:
-        notice = Timer(
-            incident_id=n.incident_id,
-            kind="notice",
-            notice="fallback",
-            due_at=now,
-            status="fired",
-            fired_at=now,
-            cancel_reason="",
-            note=f"{person.login} unreachable on {n.channel}",
-            recipients_json=json.dumps(
-                [{"target": "next_up", "person_id": above.id, "login": above.login}]
-            ),
-            created_at=now,
-        )
-        session.add(notice)
-        session.flush()
-        writer.add(
-            timer_id=notice.id,
-            incident_id=n.incident_id,
-            person_id=above.id,
-            kind=n.kind,
-            text_zh=f"(代{person.name}转达:其{n.channel}无法送达,{reason})" + n.text_zh,
-            text_en=f"(On behalf of {person.name}, unreachable on {n.channel}: {reason}) "
-            + n.text_en,
-            payload={**body, "on_behalf_of": person.login},
-            fallback_of_id=n.id,
-        )
-    written = writer.flush()
-    record(
-        session,
-        actor=system_actor("worker"),
-        kind="notification.failed",
-        subject_type="notification",
-        subject_id=n.id,
-        incident_id=n.incident_id,
-        now=now,
-        data={
-            "person": person.login,
-            "channel": n.channel,
-            "reason": reason,
-            "fallback_to": above.login if above is not None else None,
-            "fallback_rows": written,
-        },
-    )
-    return written
-
-
 def _write_back(
     session: Session,
     claim: _Claim,
@@ -344,7 +271,7 @@ def _write_back(
                 data={"person_id": n.person_id, "channel": n.channel, "reason": error},
             )
     session.flush()
-    result.fallbacks += _fallback(session, n, reason, now)
+    result.fallbacks += fall_back(session, n, reason, now)
 
 
 def _write_back_sent(

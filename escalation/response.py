@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from config.policy import Policy, parse_duration
@@ -25,9 +24,9 @@ from escalation.chains import (
     cancel_steps,
     current_chain,
     end_chain,
-    highest_fired_step,
     start_chain,
 )
+from escalation.escalate import EscalationResult, escalate_now
 from escalation.filing import file_report
 from escalation.firing import Firing
 from escalation.frozen import get_clock, grade_policy, zone
@@ -39,7 +38,6 @@ from escalation.guard import (
     require_log,
 )
 from escalation.messages import Notice
-from escalation.models import Timer
 from escalation.regrade import RegradeResult, regrade
 from incidents import lifecycle
 from incidents.audit import Actor, record
@@ -70,13 +68,6 @@ __all__ = [
 class AckResult:
     incident: Incident
     changed: bool
-
-
-@dataclass(frozen=True)
-class EscalationResult:
-    incident: Incident
-    step: int
-    recipients: list[dict[str, Any]]
 
 
 def _name(session: Session, actor: Actor) -> str:
@@ -307,66 +298,6 @@ def reopen(
     )
     firing.finish(actor)
     return incident
-
-
-def escalate_now(
-    session: Session, *, incident_id: int, actor: Actor, now: datetime
-) -> EscalationResult:
-    """Fire the chain's next step at once, even if its pages were cancelled by an
-    acknowledgement: a person asked for it. Later steps keep their times."""
-    incident = lock(session, incident_id)
-    require_acknowledge(session, actor, incident, now)
-    if not incident.is_open:
-        raise Conflict(f"the incident is {incident.status}; nothing to escalate", field="status")
-    chain = current_chain(session, incident_id)
-    if chain is None:
-        raise Conflict("the incident has no running escalation chain", field="chain")
-    step = highest_fired_step(session, chain.id) + 1
-    if step >= len(chain.steps):
-        raise Conflict(
-            "everyone in the chain has been paged; there is no further step",
-            field="chain",
-            code="chain_exhausted",
-        )
-    timer = session.scalars(
-        select(Timer).where(
-            Timer.chain_id == chain.id,
-            Timer.step_index == step,
-            Timer.repeat_index == 0,
-            Timer.status == "pending",
-        )
-    ).first()
-    if timer is None:
-        timer = Timer(
-            incident_id=incident_id,
-            kind="step",
-            due_at=now,
-            status="pending",
-            chain_id=chain.id,
-            step_index=step,
-            repeat_index=0,
-            until=chain.steps[step].get("until", "acknowledged"),
-            cancel_reason="",
-            note="",
-            created_at=now,
-        )
-        session.add(timer)
-        session.flush()
-    timer.note = f"escalated now by {actor.login}"
-    firing = _firing(session, incident, now)
-    firing.fire(timer, force=True)
-    record(
-        session,
-        actor=actor,
-        kind="escalation.escalated_now",
-        subject_type="incident",
-        subject_id=incident_id,
-        incident_id=incident_id,
-        now=now,
-        data={"generation": chain.generation, "step": step, "timer": timer.id},
-    )
-    firing.finish(actor)
-    return EscalationResult(incident=incident, step=step, recipients=timer.recipients)
 
 
 def transition(

@@ -21,7 +21,6 @@ number run side by side.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import importlib
 import logging
 import os
@@ -31,11 +30,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -48,10 +45,21 @@ from escalation.channels.base import Channel, make_channel
 from escalation.destinations import ensure_broadcast
 from escalation.outbox import deliver
 from escalation.sweep import sweep
+from escalation.worker_lock import WorkerAlreadyRunning, single_worker_lock, sqlite_path
 from incidents.clock import Clock, SystemClock
 from incidents.db import make_engine, make_sessionmaker
 
 logger = logging.getLogger("fenghuo.worker")
+
+__all__ = [
+    "WorkerAlreadyRunning",
+    "main",
+    "run_round",
+    "run_worker",
+    "run_worker_from_settings",
+    "single_worker_lock",
+    "sqlite_path",
+]
 
 
 class _ExpectedSkips(logging.Filter):
@@ -63,47 +71,6 @@ class _ExpectedSkips(logging.Filter):
 
 
 logging.getLogger("apscheduler.scheduler").addFilter(_ExpectedSkips())
-
-
-class WorkerAlreadyRunning(RuntimeError):
-    """Another worker holds the SQLite database's worker lock."""
-
-
-def sqlite_path(database_url: str) -> Path | None:
-    """The database file of a SQLite URL; ``None`` for other engines or in-memory."""
-    if not database_url.startswith("sqlite"):
-        return None
-    path = database_url.split("///", 1)[-1]
-    return Path(path).resolve() if path and path != ":memory:" else None
-
-
-@contextmanager
-def single_worker_lock(database_url: str) -> Iterator[None]:
-    """Hold ``<db>.worker.lock`` exclusively on SQLite; do nothing on PostgreSQL."""
-    path = sqlite_path(database_url)
-    if path is None:
-        yield
-        return
-    lock_path = path.with_name(path.name + ".worker.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
-        os.close(fd)
-        raise WorkerAlreadyRunning(
-            f"another worker is already running on {path} (lock file {lock_path} is held"
-            + (f" by process {holder}" if holder else "")
-            + "). SQLite allows one worker: stop the other one, or use PostgreSQL to run"
-            " several side by side."
-        ) from None
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def default_worker_id() -> str:

@@ -424,9 +424,9 @@ def _import_systems(
             changes["users"] = [d.code for d in users]
             system.user_departments = users
         if changes:
-            for k, v in changes.items():
-                if k != "users":
-                    setattr(system, k, v)
+            for name, new_value in changes.items():
+                if name != "users":
+                    setattr(system, name, new_value)
             result.bump("updated", "systems")
             record(
                 session,

@@ -62,7 +62,7 @@ def _translated(catalog: Catalog, key: Message) -> list[str] | None:
     entry = catalog.get(key if isinstance(key, str) else key[0])
     if entry is None or entry.fuzzy:
         return None
-    strings = [entry.string] if isinstance(entry.string, str) else list(entry.string)
+    strings = [entry.string] if isinstance(entry.string, str) else list(entry.string or ())
     return strings if strings and all(strings) else None
 
 
@@ -95,7 +95,7 @@ def test_translations_keep_every_placeholder(lang: str) -> None:
         if not entry.id or not entry.string:
             continue
         ids = [entry.id] if isinstance(entry.id, str) else list(entry.id)
-        strings = [entry.string] if isinstance(entry.string, str) else list(entry.string)
+        strings = [entry.string] if isinstance(entry.string, str) else list(entry.string or ())
         wanted = set(PLACEHOLDER.findall(ids[-1]))
         for text in strings:
             if text and set(PLACEHOLDER.findall(text)) != wanted:

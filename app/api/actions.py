@@ -13,6 +13,7 @@ from typing import Any
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from accountability import close as accountability_close
 from app.api import bp
 from app.api.auth import actor
 from app.api.incidents import ensure_visible
@@ -23,7 +24,6 @@ from app.api.unit import unit
 from app.extensions import now, services
 from escalation import response
 from incidents.inputs import parse_grade_change, parse_transition
-from accountability import close as accountability_close
 
 
 def _start(incident_id: int, allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from accountability import close as accountability_close
 from app.extensions import now, services
 from app.web import bp
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, visible_incident
-from accountability import close as accountability_close
 from escalation import response
 from escalation.guard import LEADERSHIP
 from incidents import lifecycle

@@ -15,8 +15,15 @@ from tests.conftest import T0
 def _write_events(factory: sessionmaker[Session], n: int) -> None:
     with factory() as s, s.begin():
         for i in range(n):
-            record(s, actor=system_actor("cli"), kind="test.event", subject_type="test",
-                   subject_id=i, data={"i": i, "text": "事件"}, now=T0)
+            record(
+                s,
+                actor=system_actor("cli"),
+                kind="test.event",
+                subject_type="test",
+                subject_id=i,
+                data={"i": i, "text": "事件"},
+                now=T0,
+            )
 
 
 def _seq_ids(factory: sessionmaker[Session]) -> list[tuple[int, int]]:
@@ -107,8 +114,9 @@ def test_reordered_events_are_named(any_factory: sessionmaker[Session]) -> None:
         }
     for target, source in ((2, 3), (3, 2)):
         sets = ", ".join(f"{c.strip()} = :{c.strip()}" for c in cols.split(","))
-        _tamper(any_factory, f"UPDATE audit_event SET {sets} WHERE seq = {target}",
-                **dict(rows[source]))
+        _tamper(
+            any_factory, f"UPDATE audit_event SET {sets} WHERE seq = {target}", **dict(rows[source])
+        )
     with any_factory() as s:
         result = verify(s)
     assert not result.ok

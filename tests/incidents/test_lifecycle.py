@@ -28,7 +28,9 @@ def test_it_allows_the_legal_transition(current: str, target: str) -> None:
 
 
 @pytest.mark.parametrize(("current", "target"), [p for p in ALL_PAIRS if p not in LEGAL])
-def test_it_refuses_the_illegal_transition_naming_what_is_allowed(current: str, target: str) -> None:
+def test_it_refuses_the_illegal_transition_naming_what_is_allowed(
+    current: str, target: str
+) -> None:
     with pytest.raises(Conflict) as err:
         lifecycle.check(current, target, reason="because")
     assert err.value.field == "to"
