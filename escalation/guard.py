@@ -5,11 +5,13 @@ person — the worker, the CLI acting as the system — is trusted: it acts for 
 command center by construction.
 
 Lock order, the same in every use case, so a use case and a sweep never wait on each
-other in a cycle: the incident row, then its pending timers, then obligations and
-chains, and the audit head last (``audit.record`` takes it). The sweep claims timers
-with ``SKIP LOCKED`` and never touches the incident row, so it skips an incident a use
-case is working on and takes its timers at the next sweep. On SQLite every transaction
-holds the write lock (``BEGIN IMMEDIATE``) and none of this can deadlock anyway.
+other in a cycle: the incident row (``FOR NO KEY UPDATE``), then its pending timers,
+then obligations and chains, and the audit head last (``audit.record`` takes it). The
+sweep claims timers with ``SKIP LOCKED`` and never locks the incident row (its inserts
+take only a ``KEY SHARE`` lock on it, which ``NO KEY UPDATE`` allows), so it skips an
+incident a use case is working on and takes its timers at the next sweep. On SQLite
+every transaction holds the write lock (``BEGIN IMMEDIATE``) and none of this can
+deadlock anyway.
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ def lock(session: Session, incident_id: int) -> Incident:
     """Lock the incident row, then its pending timers (see the module doc)."""
     incident = get_incident(session, incident_id)
     # Re-read under the lock: the row may have changed since this session loaded it.
-    session.refresh(incident, with_for_update=True)
+    # FOR NO KEY UPDATE, not FOR UPDATE: a sweep inserting notifications that refer to
+    # this incident takes a KEY SHARE lock on it, and must not wait for us while we
+    # wait for the timers it claimed.
+    session.refresh(incident, with_for_update={"key_share": True})
     session.execute(
         select(Timer.id)
         .where(Timer.incident_id == incident_id, Timer.status == "pending")

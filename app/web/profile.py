@@ -2,7 +2,7 @@
 
 The language is kept on the person (``incidents.accounts.set_language``, audited), so it
 follows them to every device; the switch in the page header posts here too. The Telegram
-link code is added to the profile template's ``telegram`` block by the Telegram face.
+link code (single use, ten minutes) is shown in the profile template's ``telegram`` block.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app.extensions import db, now
+from app.extensions import db, now, services
 from app.web import bp
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, user
+from escalation.telegram.linking import telegram_profile
 from incidents.accounts import set_language
 from incidents.errors import NotFound
 from incidents.org import LANGUAGES, Person, Position
@@ -47,8 +48,19 @@ def profile() -> str:
             .order_by(Position.valid_from.desc())
         )
     )
+    settings = services().settings
+    with writing() as s:
+        # Issuing a link code writes a row; the same code is shown until it expires.
+        telegram = telegram_profile(
+            s,
+            person_id=person.id,
+            now=now(),
+            secret_key=settings.secret_key,
+            enabled=settings.telegram_enabled,
+        )
     return render_template(
         "profile.html",
+        telegram=telegram,
         person=person,
         positions=positions,
         languages=LANGUAGES,

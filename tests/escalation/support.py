@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy, load_policy
+from escalation import response
 from escalation.channels.base import Channel, ChannelError, OutgoingMessage, Receipt
 from escalation.channels.inbox import InboxChannel
 from escalation.models import Notification
+from escalation.queries import obligations_of
 from escalation.response import open_incident
 from escalation.sweep import sweep
 from incidents.clock import Clock
@@ -121,6 +123,112 @@ class Walk:
 
 def people(kind: str, *logins: str) -> set[tuple[str, str]]:
     return {(kind, login) for login in logins}
+
+
+# --- use cases at a minute after T0 ------------------------------------------------------
+
+INITIAL = {"entity": "交通管理处;交通管理综合信息平台", "occurrence": "11月27日09:00发现篡改"}
+FINAL = {
+    "cause": "弱口令",
+    "measures": "下线修复",
+    "harm": "首页被篡改2小时",
+    "accountability": "另案处理",
+    "rectification": "全面改密",
+    "lessons": "加强巡检",
+}
+LGM = ("netsec", "director", "lgmember")
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def ack(
+    factory: sessionmaker[Session],
+    org: dict[str, Person],
+    incident_id: int,
+    minute: float,
+    who: str = "cchead",
+) -> bool:
+    with factory() as s, s.begin():
+        return response.acknowledge(
+            s,
+            incident_id=incident_id,
+            actor=actor_for(org[who]),
+            now=T0 + timedelta(minutes=minute),
+        ).changed
+
+
+def file(
+    factory: sessionmaker[Session],
+    org: dict[str, Person],
+    incident_id: int,
+    minute: float,
+    kind: str = "initial",
+    late_reason: str | None = None,
+    **items: object,
+) -> None:
+    body = dict(INITIAL if kind == "initial" else FINAL if kind == "final" else {}, **items)
+    with factory() as s, s.begin():
+        response.file_report(
+            s,
+            incident_id=incident_id,
+            kind=kind,
+            items=body,
+            actor=actor_for(org["duty"]),
+            now=T0 + timedelta(minutes=minute),
+            policy=DEFAULT_POLICY,
+            late_reason=late_reason,
+        )
+
+
+def statuses(factory: sessionmaker[Session], incident_id: int, minute: float) -> dict[str, str]:
+    with factory() as s:
+        rows = obligations_of(s, incident_id, T0 + timedelta(minutes=minute))
+    return {r["name"]: r["status"] for r in rows}
+
+
+def kinds(timeline: dict[int, set[tuple[str, str]]]) -> set[str]:
+    return {kind for events in timeline.values() for kind, _ in events}
+
+
+def regrade(
+    factory: sessionmaker[Session],
+    org: dict[str, Person],
+    incident_id: int,
+    minute: float,
+    grade: str,
+) -> None:
+    with factory() as s, s.begin():
+        response.regrade(
+            s,
+            incident_id=incident_id,
+            grade=grade,
+            reason="影响扩大",
+            actor=actor_for(org["cchead"]),
+            now=T0 + timedelta(minutes=minute),
+            policy=DEFAULT_POLICY,
+        )
+
+
+def resolve(
+    factory: sessionmaker[Session], org: dict[str, Person], incident_id: int, minute: float
+) -> None:
+    with factory() as s, s.begin():
+        response.start_handling(
+            s,
+            incident_id=incident_id,
+            actor=actor_for(org["cchead"]),
+            now=T0 + timedelta(minutes=minute),
+        )
+        response.resolve(
+            s,
+            incident_id=incident_id,
+            actor=actor_for(org["cchead"]),
+            now=T0 + timedelta(minutes=minute),
+            policy=DEFAULT_POLICY,
+            summary="已恢复",
+        )
 
 
 # --- channels for tests -----------------------------------------------------------------

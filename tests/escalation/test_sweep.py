@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,6 +74,7 @@ def test_writing_the_same_notification_twice_keeps_one_row(
         assert writer.flush() == 0  # the page at open already reached the duty officer
 
 
+@pytest.mark.postgres
 def test_a_timer_locked_elsewhere_is_skipped_on_postgresql(
     pg_url: str,
 ) -> None:
@@ -95,5 +97,70 @@ def test_a_timer_locked_elsewhere_is_skipped_on_postgresql(
         with factory() as s:
             assert s.get(Timer, held.id).status == "fired"  # type: ignore[union-attr]
         holder.close()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_use_case_waiting_for_a_sweep_on_the_same_incident_does_not_deadlock(
+    pg_url: str,
+) -> None:
+    import threading
+    from datetime import UTC
+
+    from sqlalchemy import text
+
+    from escalation import response
+    from escalation.firing import Firing
+    from incidents.audit import system_actor
+    from incidents.db import make_engine, make_sessionmaker
+    from tests.conftest import actor_for, load_demo_org
+    from tests.escalation.test_worker import wait_for
+
+    engine = make_engine(pg_url)
+    factory = make_sessionmaker(engine)
+    try:
+        org = load_demo_org(factory)
+        incident_id = open_(factory, org, "major")
+        now = T0 + timedelta(minutes=31)
+        sweeper = factory()
+        sweeper.begin()
+        claimed = due_timers(sweeper, now=now, batch=10)
+        acked: dict[str, object] = {}
+
+        def acknowledge() -> None:
+            try:
+                with factory() as s, s.begin():
+                    acked["changed"] = response.acknowledge(
+                        s, incident_id=incident_id, actor=actor_for(org["cchead"]), now=now
+                    ).changed
+            except Exception as exc:
+                acked["error"] = exc
+
+        thread = threading.Thread(target=acknowledge)
+        thread.start()
+
+        def ack_is_waiting() -> bool:
+            with engine.connect() as conn:
+                return bool(
+                    conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()"
+                        )
+                    ).scalar()
+                )
+
+        wait_for(ack_is_waiting, 10, "the acknowledgement to wait for the claimed timers")
+        # The sweep now writes notifications that refer to the incident the use case has
+        # locked: with FOR UPDATE there this would be a deadlock.
+        firing = Firing(sweeper, now=now, default_tz=UTC)
+        for timer in claimed:
+            firing.fire(timer)
+        firing.finish(system_actor("worker"))
+        sweeper.commit()
+        sweeper.close()
+        thread.join(timeout=30)
+        assert acked == {"changed": True}
     finally:
         engine.dispose()
