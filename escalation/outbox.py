@@ -23,7 +23,7 @@ channel) row, and the inbox channel is idempotent per notification.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,7 +31,7 @@ from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
-from escalation.channels.base import Channel, ChannelError, OutgoingMessage
+from escalation.channels.base import Channel, ChannelError, OutgoingMessage, accepting
 from escalation.fallback import fall_back
 from escalation.models import (
     QUEUED_NOTIFICATION,
@@ -109,11 +109,24 @@ def _message(n: Notification, person: Person, address: str) -> OutgoingMessage:
 
 
 def _claim(
-    session: Session, *, now: datetime, worker_id: str, batch: int, lease: timedelta
+    session: Session,
+    *,
+    now: datetime,
+    worker_id: str,
+    batch: int,
+    lease: timedelta,
+    held_elsewhere: Sequence[str] = (),
 ) -> list[_Claim]:
     stmt = (
         select(Notification)
-        .where(text(f"notification.{QUEUED_NOTIFICATION}"), Notification.next_attempt_at <= now)
+        .where(
+            text(f"notification.{QUEUED_NOTIFICATION}"),
+            Notification.next_attempt_at <= now,
+            # Rows of a channel that another process is sending for (the Telegram bot's
+            # sender lock) are left to it. A kind no worker has stays claimable, so a
+            # misconfiguration ends in retries and a fallback, never in silence.
+            Notification.channel.not_in(held_elsewhere),
+        )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(batch)
     )
@@ -338,9 +351,15 @@ def deliver(
     sends repeated if the worker dies in between.
     """
     result = DeliveryResult()
+    held_elsewhere = [kind for kind, channel in channels.items() if not accepting(channel)]
     with session_factory() as session, session.begin():
         claims = _claim(
-            session, now=now, worker_id=worker_id, batch=batch, lease=policy.outbox.lease
+            session,
+            now=now,
+            worker_id=worker_id,
+            batch=batch,
+            lease=policy.outbox.lease,
+            held_elsewhere=held_elsewhere,
         )
     result.claimed = len(claims)
     result.more = len(claims) == batch

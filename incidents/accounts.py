@@ -40,7 +40,7 @@ def attempt_login(
     lockout: timedelta,
 ) -> LoginOutcome:
     person = session.scalars(
-        select(Person).where(Person.login == login.strip()).with_for_update()
+        select(Person).where(Person.login == login.strip()).with_for_update(key_share=True)
     ).first()
     if person is None or not person.active:
         # Same answer as a wrong password: logins are not to be probed.

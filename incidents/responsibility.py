@@ -73,7 +73,7 @@ def deputies_in_charge(
         chain.append(dept.id)
         dept = dept.parent
     stmt = (
-        select(Position, Person)
+        select(Position, Person, position_charges.c.department_id)
         .join(Person, Person.id == Position.person_id)
         .join(position_charges, position_charges.c.position_id == Position.id)
         .where(
@@ -83,10 +83,12 @@ def deputies_in_charge(
             Person.active.is_(True),
         )
     )
+    # The nearest charge comes first: a deputy in charge of the department itself before
+    # one in charge of a department above it.
+    rows = sorted(session.execute(stmt).all(), key=lambda r: (chain.index(r[2]), r[1].id))
     found: list[tuple[Position, Person]] = []
     seen: set[int] = set()
-    # The nearest charge wins: a deputy in charge of the department itself comes first.
-    for pos, person in session.execute(stmt).all():
+    for pos, person, _charged in rows:
         if person.id not in seen:
             seen.add(person.id)
             found.append((pos, person))

@@ -169,7 +169,9 @@ def create_incident(
 def get_incident(session: Session, incident_id: int, *, lock: bool = False) -> Incident:
     stmt = select(Incident).where(Incident.id == incident_id)
     if lock:
-        stmt = stmt.with_for_update()
+        # FOR NO KEY UPDATE: rows inserted meanwhile that refer to the incident take a
+        # KEY SHARE lock on it and must not queue behind us (a deadlock otherwise).
+        stmt = stmt.with_for_update(key_share=True)
     incident = session.scalars(stmt).first()
     if incident is None:
         raise NotFound(f"no incident with id {incident_id}", field="id")

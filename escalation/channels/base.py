@@ -83,6 +83,17 @@ class Channel(Protocol):
     def send(self, message: OutgoingMessage) -> Receipt: ...
 
 
+def accepting(channel: Channel) -> bool:
+    """Whether ``channel`` may send from this process now.
+
+    A channel can say no (the Telegram channel does while another worker holds the
+    bot's sender lock); the outbox then leaves its rows for the process that can send
+    them, instead of claiming them and spending an attempt on a refusal.
+    """
+    check = getattr(channel, "accepting", None)
+    return bool(check()) if callable(check) else True
+
+
 class ChannelFactory(Protocol):
     """A channel class: built from settings (a mapping of whatever it needs)."""
 

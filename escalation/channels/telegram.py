@@ -301,6 +301,10 @@ class TelegramChannel:
 
     # --- the outbox's interface ----------------------------------------------------------
 
+    def accepting(self) -> bool:
+        """Only the process holding the bot's sender lock takes Telegram rows."""
+        return self.lock.acquire()
+
     def send(self, message: OutgoingMessage) -> Receipt:
         """Deliver one notice: a new message, or for ``acknowledged`` the edit of the
         alert copies in that chat (a new short notice when there are none)."""

@@ -236,3 +236,27 @@ def test_the_inbox_shows_each_notification_once_even_if_sent_twice(
     assert first == again
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(InboxItem)) == 1
+
+
+class _LockedElsewhere(RecordingChannel):
+    """A channel whose sender lock another process holds (like Telegram's)."""
+
+    def accepting(self) -> bool:
+        return False
+
+
+def test_rows_of_a_channel_held_by_another_worker_are_left_for_it(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    pager(factory, org, "duty")
+    open_(factory, org, "major")
+    locked = _LockedElsewhere("pager")
+    result = run(factory, {"inbox": RecordingChannel("inbox"), "pager": locked}, 0)
+    (note,) = rows(factory, channel="pager")
+    assert note.status == "pending"
+    assert note.attempts == 0  # not claimed, so no attempt was spent on a refusal
+    assert locked.sent == []
+    assert result.claimed == 3  # type: ignore[attr-defined]
+    holder = RecordingChannel("pager")
+    run(factory, {"inbox": RecordingChannel("inbox"), "pager": holder}, 1, worker="w2")
+    assert len(holder.sent) == 1

@@ -76,3 +76,22 @@ def test_the_chain_is_the_one_that_held_at_the_time(
         after = responsible_for(s, at=later + timedelta(seconds=1), department_id=traffic.id)
     assert before[0].login == "trafhead"
     assert "trafhead" not in [r.login for r in after]
+
+
+def test_the_deputy_in_charge_of_the_department_itself_comes_before_one_above_it(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    extra = """
+people:
+  - login: elder
+    name: 老副局长
+    positions:
+      - {role: deputy_director, department: leadership, from: "2024-01-01T00:00:00+08:00",
+         in_charge_of: [leadership]}
+"""
+    with factory() as s, s.begin():
+        import_org(s, extra, actor=system_actor("cli"), now=T0)
+    with factory() as s:
+        traffic = s.scalars(select(Department).where(Department.code == "traffic")).one()
+        chain = [r.login for r in responsible_for(s, at=T0, department_id=traffic.id)]
+    assert chain.index("deputy") < chain.index("elder") < chain.index("netsec")
