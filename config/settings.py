@@ -87,6 +87,7 @@ class Settings:
     telegram_mode: str
     login_max_failures: int
     login_lockout_seconds: int
+    worker_console: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -164,4 +165,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_mode=env_choice(env, PREFIX + "TELEGRAM_MODE", "polling", ("polling", "webhook")),
         login_max_failures=env_int(env, PREFIX + "LOGIN_MAX_FAILURES", 5, minimum=1),
         login_lockout_seconds=env_int(env, PREFIX + "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+        # The worker also logs every notice to the console (on by default outside
+        # production, so `make run` shows what would be sent).
+        worker_console=env_bool(env, PREFIX + "WORKER_CONSOLE", not production),
     )

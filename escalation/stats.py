@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from escalation.models import IncidentClock, Obligation
@@ -27,10 +27,21 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _mean(deltas: list[timedelta]) -> float | None:
-    if not deltas:
-        return None
-    return round(sum(d.total_seconds() for d in deltas) / len(deltas), 1)
+def _mean_seconds(session: Session, start: Any, end: Any) -> float | None:
+    """Mean of ``end - start`` in seconds over incidents where both are set, in SQL.
+
+    Averaging in the database keeps this one aggregate at 100,000 incidents instead of
+    100,000 rows loaded into Python.
+    """
+    seconds: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", end - start)
+    else:  # SQLite stores UTC text that julianday() reads
+        seconds = (func.julianday(end) - func.julianday(start)) * 86400.0
+    value = session.scalar(
+        select(func.avg(seconds)).where(start.is_not(None), end.is_not(None), end >= start)
+    )
+    return None if value is None else round(float(value), 1)
 
 
 def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
@@ -81,14 +92,6 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
         decided = row["reports_met"] + row["late"] + row["breached"]
         row["reports_on_time_share"] = _share(row["reports_met"], decided)
 
-    acks = session.execute(
-        select(Incident.created_at, Incident.acknowledged_at).where(
-            Incident.acknowledged_at.is_not(None)
-        )
-    ).all()
-    resolutions = session.execute(
-        select(Incident.detected_at, Incident.resolved_at).where(Incident.resolved_at.is_not(None))
-    ).all()
     prompt = dict(
         session.execute(
             select(IncidentClock.handled_promptly, func.count())
@@ -111,10 +114,12 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
         "timezone": str(tz),
         "grades": grades,
         "reports": {**totals, "on_time_share": _share(totals["met"], decided)},
-        "mean_time_to_acknowledge_seconds": _mean(
-            [a - c for c, a in acks if a is not None and a >= c]
+        "mean_time_to_acknowledge_seconds": _mean_seconds(
+            session, Incident.created_at, Incident.acknowledged_at
         ),
-        "mean_time_to_resolve_seconds": _mean([r - d for d, r in resolutions if r is not None]),
+        "mean_time_to_resolve_seconds": _mean_seconds(
+            session, Incident.detected_at, Incident.resolved_at
+        ),
         "handled_promptly": {
             "yes": int(prompt.get(True, 0)),
             "no": int(prompt.get(False, 0)),

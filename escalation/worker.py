@@ -40,7 +40,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy, PolicyError, load_policy
-from config.settings import Settings, env_bool
+from config.settings import Settings
 from escalation.channels.base import Channel, make_channel
 from escalation.destinations import ensure_broadcast
 from escalation.outbox import deliver
@@ -238,7 +238,7 @@ def channels_from_settings(
     token is set."""
     common = {"session_factory": factory, "clock": clock}
     channels: dict[str, Channel] = {"inbox": make_channel("inbox", common)}
-    if env_bool(os.environ, "FENGHUO_WORKER_CONSOLE", not settings.production):
+    if settings.worker_console:
         channels["console"] = make_channel("console", common)
     if settings.telegram_enabled:
         channels["telegram"] = make_channel(
