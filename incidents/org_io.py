@@ -38,6 +38,50 @@ class ImportResult:
         return bool(self.created or self.updated)
 
 
+@dataclass
+class _Writer:
+    """Creates and updates organisation rows, auditing each real change once."""
+
+    session: Session
+    actor: Actor
+    now: datetime
+    result: ImportResult
+
+    def created(self, row: Any, *, subject: str, plural: str, data: Mapping[str, Any]) -> None:
+        self.session.add(row)
+        self.session.flush()
+        self.result.bump("created", plural)
+        record(
+            self.session,
+            actor=self.actor,
+            kind=f"org.{subject}.created",
+            subject_type=subject,
+            subject_id=row.id,
+            data=dict(data),
+            now=self.now,
+        )
+
+    def changed(self, row: Any, *, subject: str, plural: str, data: Mapping[str, Any]) -> None:
+        self.result.bump("updated", plural)
+        record(
+            self.session,
+            actor=self.actor,
+            kind=f"org.{subject}.updated",
+            subject_type=subject,
+            subject_id=row.id,
+            data=dict(data),
+            now=self.now,
+        )
+
+    def update(self, row: Any, values: Mapping[str, Any], *, subject: str, plural: str) -> None:
+        """Set the values that differ; audit them together."""
+        changes = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if changes:
+            for name, value in changes.items():
+                setattr(row, name, value)
+            self.changed(row, subject=subject, plural=plural, data=changes)
+
+
 def _req(item: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in item or item[key] in (None, ""):
         raise ValidationError("is required", field=f"{where}.{key}")
@@ -85,6 +129,7 @@ def _dept_by_code(session: Session) -> dict[str, Department]:
 def _import_departments(
     session: Session, items: list[Any], result: ImportResult, actor: Actor, now: datetime
 ) -> dict[str, Department]:
+    writer = _Writer(session, actor, now, result)
     depts = _dept_by_code(session)
     allowed = {"code", "name", "name_en", "kind", "parent", "competent"}
     # Two passes: create or update every department, then link parents, so that the
@@ -107,35 +152,12 @@ def _import_departments(
         }
         dept = depts.get(code)
         if dept is None:
-            dept = Department(code=code, **values)
-            session.add(dept)
-            session.flush()
-            depts[code] = dept
-            result.bump("created", "departments")
-            record(
-                session,
-                actor=actor,
-                kind="org.department.created",
-                subject_type="department",
-                subject_id=dept.id,
-                data={"code": code, **values},
-                now=now,
+            dept = depts[code] = Department(code=code, **values)
+            writer.created(
+                dept, subject="department", plural="departments", data={"code": code, **values}
             )
         else:
-            changes = {k: v for k, v in values.items() if getattr(dept, k) != v}
-            if changes:
-                for k, v in changes.items():
-                    setattr(dept, k, v)
-                result.bump("updated", "departments")
-                record(
-                    session,
-                    actor=actor,
-                    kind="org.department.updated",
-                    subject_type="department",
-                    subject_id=dept.id,
-                    data=changes,
-                    now=now,
-                )
+            writer.update(dept, values, subject="department", plural="departments")
     for i, item in enumerate(items):
         where = f"departments[{i}]"
         dept = depts[str(item["code"])]
@@ -148,18 +170,7 @@ def _import_departments(
                         f"no department with code {ref!r}", field=f"{where}.{key}"
                     )
                 target_id = depts[str(ref)].id
-            if getattr(dept, attr) != target_id:
-                setattr(dept, attr, target_id)
-                result.bump("updated", "departments")
-                record(
-                    session,
-                    actor=actor,
-                    kind="org.department.updated",
-                    subject_type="department",
-                    subject_id=dept.id,
-                    data={attr: target_id},
-                    now=now,
-                )
+            writer.update(dept, {attr: target_id}, subject="department", plural="departments")
     session.flush()
     return depts
 
@@ -172,6 +183,7 @@ def _import_people(
     actor: Actor,
     now: datetime,
 ) -> dict[str, Person]:
+    writer = _Writer(session, actor, now, result)
     people = {p.login: p for p in session.scalars(select(Person))}
     allowed = {"login", "name", "email", "phone", "language", "admin", "active", "positions"}
     for i, item in enumerate(items):
@@ -195,52 +207,20 @@ def _import_people(
         }
         person = people.get(login)
         if person is None:
-            person = Person(login=login, created_at=now, **values)
-            session.add(person)
-            session.flush()
-            people[login] = person
-            result.bump("created", "people")
-            record(
-                session,
-                actor=actor,
-                kind="org.person.created",
-                subject_type="person",
-                subject_id=person.id,
-                data={"login": login, **values},
-                now=now,
+            person = people[login] = Person(login=login, created_at=now, **values)
+            writer.created(
+                person, subject="person", plural="people", data={"login": login, **values}
             )
         else:
-            changes = {k: v for k, v in values.items() if getattr(person, k) != v}
-            if changes:
-                for k, v in changes.items():
-                    setattr(person, k, v)
-                result.bump("updated", "people")
-                record(
-                    session,
-                    actor=actor,
-                    kind="org.person.updated",
-                    subject_type="person",
-                    subject_id=person.id,
-                    data=changes,
-                    now=now,
-                )
+            writer.update(person, values, subject="person", plural="people")
         for j, pos in enumerate(item.get("positions") or []):
-            _import_position(
-                session, person, pos, f"{where}.positions[{j}]", depts, result, actor, now
-            )
+            _import_position(writer, person, pos, f"{where}.positions[{j}]", depts)
     session.flush()
     return people
 
 
 def _import_position(
-    session: Session,
-    person: Person,
-    item: Any,
-    where: str,
-    depts: dict[str, Department],
-    result: ImportResult,
-    actor: Actor,
-    now: datetime,
+    writer: _Writer, person: Person, item: Any, where: str, depts: dict[str, Department]
 ) -> None:
     if not isinstance(item, Mapping):
         raise ValidationError("must be a mapping", field=where)
@@ -296,18 +276,7 @@ def _import_position(
             valid_until=valid_until,
             in_charge_of=charges,
         )
-        session.add(position)
-        session.flush()
-        result.bump("created", "positions")
-        record(
-            session,
-            actor=actor,
-            kind="org.position.created",
-            subject_type="position",
-            subject_id=position.id,
-            data=data,
-            now=now,
-        )
+        writer.created(position, subject="position", plural="positions", data=data)
         return
     changed = (
         existing.valid_until != valid_until
@@ -318,16 +287,7 @@ def _import_position(
         existing.valid_until = valid_until
         existing.title = str(item.get("title", ""))
         existing.in_charge_of = charges
-        result.bump("updated", "positions")
-        record(
-            session,
-            actor=actor,
-            kind="org.position.updated",
-            subject_type="position",
-            subject_id=existing.id,
-            data=data,
-            now=now,
-        )
+        writer.changed(existing, subject="position", plural="positions", data=data)
 
 
 def _import_systems(
@@ -339,6 +299,7 @@ def _import_systems(
     actor: Actor,
     now: datetime,
 ) -> None:
+    writer = _Writer(session, actor, now, result)
     systems = {s.code: s for s in session.scalars(select(System))}
     allowed = {
         "code",
@@ -406,37 +367,19 @@ def _import_systems(
         if system is None:
             system = System(code=code, **values)
             system.user_departments = users
-            session.add(system)
-            session.flush()
-            result.bump("created", "systems")
-            record(
-                session,
-                actor=actor,
-                kind="org.system.created",
-                subject_type="system",
-                subject_id=system.id,
+            writer.created(
+                system,
+                subject="system",
+                plural="systems",
                 data={"code": code, **values, "users": [d.code for d in users]},
-                now=now,
             )
             continue
-        changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(system, k) != v}
         if {d.id for d in system.user_departments} != {d.id for d in users}:
-            changes["users"] = [d.code for d in users]
             system.user_departments = users
-        if changes:
-            for name, new_value in changes.items():
-                if name != "users":
-                    setattr(system, name, new_value)
-            result.bump("updated", "systems")
-            record(
-                session,
-                actor=actor,
-                kind="org.system.updated",
-                subject_type="system",
-                subject_id=system.id,
-                data=changes,
-                now=now,
+            writer.changed(
+                system, subject="system", plural="systems", data={"users": [d.code for d in users]}
             )
+        writer.update(system, values, subject="system", plural="systems")
 
 
 def export_org(session: Session) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -172,3 +173,32 @@ def any_org(any_factory: sessionmaker[Session]) -> dict[str, Person]:
 
 def actor_for(person: Person, source: str = "api") -> Actor:
     return Actor(person.id, person.login, source)
+
+
+TEST_SECRET = "x" * 32
+
+
+def make_app(url: str, instance: Path, clock: FrozenClock, **overrides: object) -> Flask:
+    """The application as a test builds it: this database, this clock, test mode."""
+    from app import create_app
+    from config.settings import load_settings
+
+    settings = load_settings(
+        {
+            "FENGHUO_DATABASE_URL": url,
+            "FENGHUO_INSTANCE_PATH": str(instance),
+            "FENGHUO_ENV": "test",
+            "FENGHUO_SECRET_KEY": TEST_SECRET,
+        }
+    )
+    return create_app(settings, clock=clock, overrides={"TESTING": True, **overrides})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> Iterator[None]:
+    """The per-address login throttle lives in the process; each test starts clean."""
+    from app.auth.views import throttle
+
+    throttle.reset()
+    yield
+    throttle.reset()

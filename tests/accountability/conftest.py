@@ -16,15 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from app import create_app, csrf
-from app.auth.views import throttle
-from config.settings import load_settings
 from incidents.accounts import set_password
 from incidents.audit import system_actor
 from incidents.clock import FrozenClock
 from incidents.org import Person
 from incidents.tokens import create_token
 from tests.accountability.support import Bureau
+from tests.conftest import make_app
 
 PASSWORD = "correct horse battery"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -41,39 +39,11 @@ def any_bureau(any_factory: sessionmaker[Session], any_org: dict[str, Person]) -
     return Bureau(any_factory, any_org)
 
 
-def register_faces(app: Flask) -> None:
-    """Register the accountability blueprints unless the app already does."""
-    from app.accountability_api import bp
-    from app.web_accountability import bp_web
-
-    if bp.name not in app.blueprints:
-        app.register_blueprint(bp, url_prefix="/api/v1")
-        csrf.exempt(bp)
-    if bp_web.name not in app.blueprints:
-        app.register_blueprint(bp_web)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle() -> Iterator[None]:
-    throttle.reset()
-    yield
-    throttle.reset()
-
-
 @pytest.fixture
 def app(
     sqlite_url: str, org: dict[str, Person], tmp_path: Path, clock: FrozenClock
 ) -> Iterator[Flask]:
-    settings = load_settings(
-        {
-            "FENGHUO_DATABASE_URL": sqlite_url,
-            "FENGHUO_INSTANCE_PATH": str(tmp_path / "instance"),
-            "FENGHUO_ENV": "test",
-            "FENGHUO_SECRET_KEY": "x" * 32,
-        }
-    )
-    built = create_app(settings, clock=clock, overrides={"TESTING": True})
-    register_faces(built)
+    built = make_app(sqlite_url, tmp_path / "instance", clock)
     yield built
     built.extensions["fenghuo"].engine.dispose()
 

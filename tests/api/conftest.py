@@ -14,34 +14,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from app import create_app
-from app.auth.views import throttle
 from app.extensions import Services
-from config.settings import load_settings
 from incidents.accounts import set_password
 from incidents.audit import AuditEvent, system_actor
 from incidents.clock import FrozenClock
 from incidents.models import Incident
 from incidents.org import Person, System
 from incidents.tokens import create_token
+from tests.conftest import TEST_SECRET, make_app
 
-SECRET = "x" * 32
+SECRET = TEST_SECRET
 # What the directory must never show of a person.
 PASSWORD_FIELDS = frozenset(
     {"password_hash", "password", "failed_logins", "locked_until", "last_failed_login_at"}
 )
-
-
-def make_app(url: str, instance: Path, clock: FrozenClock, **overrides: Any) -> Flask:
-    settings = load_settings(
-        {
-            "FENGHUO_DATABASE_URL": url,
-            "FENGHUO_INSTANCE_PATH": str(instance),
-            "FENGHUO_ENV": "test",
-            "FENGHUO_SECRET_KEY": SECRET,
-        }
-    )
-    return create_app(settings, clock=clock, overrides={"TESTING": True, **overrides})
 
 
 def services_of(app: Flask) -> Services:
@@ -151,14 +137,6 @@ def incident_body(**fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle() -> Iterator[None]:
-    # The login throttle is per process; no test may inherit another's attempts.
-    throttle.reset()
-    yield
-    throttle.reset()
 
 
 @pytest.fixture

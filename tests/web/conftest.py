@@ -17,18 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from app import create_app
-from app.auth.views import throttle
 from app.extensions import Services
 from config.policy import Policy
-from config.settings import load_settings
 from escalation.response import open_incident
 from incidents.accounts import set_password
 from incidents.audit import system_actor
 from incidents.clock import FrozenClock
 from incidents.inputs import IncidentInput
 from incidents.org import Department, Person, System
-from tests.conftest import actor_for
+from tests.conftest import actor_for, make_app
 
 PASSWORD = "correct horse battery"
 LOGINS = ("duty", "cchead", "netsec", "director", "trafhead", "finhead", "trafstaff")
@@ -79,26 +76,11 @@ class Browser:
         return reply.get_data(as_text=True)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttle() -> Iterator[None]:
-    throttle.reset()
-    yield
-    throttle.reset()
-
-
 @pytest.fixture
 def app(
     sqlite_url: str, org: dict[str, Person], tmp_path: Path, clock: FrozenClock
 ) -> Iterator[Flask]:
-    settings = load_settings(
-        {
-            "FENGHUO_DATABASE_URL": sqlite_url,
-            "FENGHUO_INSTANCE_PATH": str(tmp_path / "instance"),
-            "FENGHUO_ENV": "test",
-            "FENGHUO_SECRET_KEY": "x" * 32,
-        }
-    )
-    built = create_app(settings, clock=clock, overrides={"TESTING": True})
+    built = make_app(sqlite_url, tmp_path / "instance", clock)
     with services_of(built).sessions() as s, s.begin():
         people = list(s.scalars(select(Person).where(Person.login.in_(LOGINS))))
         set_password(
