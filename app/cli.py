@@ -5,12 +5,13 @@ Each command parses its arguments, calls one use case, and prints the result.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,14 @@ def main() -> None:
     """Fenghuo (烽火): incident management, escalation and accountability."""
     # python-telegram-bot 22: have RetryAfter.retry_after be a timedelta (its future).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    logging.basicConfig(
+        level=os.environ.get("FENGHUO_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # The HTTP client logs every Telegram request, and APScheduler every wake-up, at INFO:
+    # noise for operators.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 # --- database --------------------------------------------------------------------------
@@ -450,29 +459,50 @@ def run(seed: bool) -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, terminate)
-    watcher = threading.Thread(target=_watch, args=(children,), daemon=True)
-    watcher.start()
+    # The web face under gunicorn (2 workers), as in production; each worker builds its
+    # own engine (no --preload), and the worker and bot run as their own processes.
+    children.append(
+        subprocess.Popen(  # noqa: S603 - our own interpreter and settings, no shell
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--bind",
+                f"{settings.host}:{settings.port}",
+                "--access-logfile",
+                "-",
+                "--log-level",
+                "warning",
+                "app:create_app()",
+            ]
+        )
+    )
     click.echo(f"Fenghuo on {settings.public_url}  (Ctrl-C stops everything)")
     try:
-        from werkzeug.serving import run_simple
-
-        from app import create_app
-
-        run_simple(
-            settings.host, settings.port, create_app(settings), threaded=True, use_reloader=False
-        )
+        _watch(children)
+    except KeyboardInterrupt:
+        pass
     finally:
         stop()
         for child in children:
-            child.wait(timeout=15)
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _watch(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        code = child.wait()
-        if code not in (0, -signal.SIGTERM):
-            click.echo(f"a background process ({child.args!r}) stopped with code {code}", err=True)
-            os.kill(os.getpid(), signal.SIGINT)
+    """Wait until any process stops; the product is not whole without each of them."""
+    while True:
+        for child in children:
+            code = child.poll()
+            if code is not None:
+                raise click.ClickException(f"a process stopped with code {code}: {child.args!r}")
+        time.sleep(1)
 
 
 if __name__ == "__main__":
