@@ -1,5 +1,8 @@
 """Import and export of the organisation as YAML (``fenghuo org import|export``).
 
+This module reads the YAML; ``incidents.org_export`` writes it and ``incidents.org_writer``
+applies and audits each change. ``export_org`` is re-exported here, beside ``import_org``.
+
 Import is idempotent: departments are matched by ``code``, people by ``login``, systems
 by ``code``, positions by (person, role, department, from). Running the same file twice
 changes nothing and writes no audit event; every real change is audited.
@@ -8,7 +11,6 @@ changes nothing and writes no audit event; every real change is audited.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,70 +18,16 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.audit import Actor, record
+from incidents.audit import Actor
 from incidents.errors import ValidationError
 from incidents.inputs import parse_datetime
 from incidents.org import LANGUAGES, ROLES, Department, Person, Position, System
+from incidents.org_export import export_org
+from incidents.org_writer import ImportResult, OrgWriter
+
+__all__ = ["DEPARTMENT_KINDS", "ImportResult", "export_org", "import_org"]
 
 DEPARTMENT_KINDS = ("leadership", "command_center", "office", "hr", "business", "leading_group")
-
-
-@dataclass
-class ImportResult:
-    created: dict[str, int] = field(default_factory=dict)
-    updated: dict[str, int] = field(default_factory=dict)
-
-    def bump(self, what: str, kind: str) -> None:
-        target = self.created if what == "created" else self.updated
-        target[kind] = target.get(kind, 0) + 1
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated)
-
-
-@dataclass
-class _Writer:
-    """Creates and updates organisation rows, auditing each real change once."""
-
-    session: Session
-    actor: Actor
-    now: datetime
-    result: ImportResult
-
-    def created(self, row: Any, *, subject: str, plural: str, data: Mapping[str, Any]) -> None:
-        self.session.add(row)
-        self.session.flush()
-        self.result.bump("created", plural)
-        record(
-            self.session,
-            actor=self.actor,
-            kind=f"org.{subject}.created",
-            subject_type=subject,
-            subject_id=row.id,
-            data=dict(data),
-            now=self.now,
-        )
-
-    def changed(self, row: Any, *, subject: str, plural: str, data: Mapping[str, Any]) -> None:
-        self.result.bump("updated", plural)
-        record(
-            self.session,
-            actor=self.actor,
-            kind=f"org.{subject}.updated",
-            subject_type=subject,
-            subject_id=row.id,
-            data=dict(data),
-            now=self.now,
-        )
-
-    def update(self, row: Any, values: Mapping[str, Any], *, subject: str, plural: str) -> None:
-        """Set the values that differ; audit them together."""
-        changes = {k: v for k, v in values.items() if getattr(row, k) != v}
-        if changes:
-            for name, value in changes.items():
-                setattr(row, name, value)
-            self.changed(row, subject=subject, plural=plural, data=changes)
 
 
 def _req(item: Mapping[str, Any], key: str, where: str) -> Any:
@@ -129,7 +77,7 @@ def _dept_by_code(session: Session) -> dict[str, Department]:
 def _import_departments(
     session: Session, items: list[Any], result: ImportResult, actor: Actor, now: datetime
 ) -> dict[str, Department]:
-    writer = _Writer(session, actor, now, result)
+    writer = OrgWriter(session, actor, now, result)
     depts = _dept_by_code(session)
     allowed = {"code", "name", "name_en", "kind", "parent", "competent"}
     # Two passes: create or update every department, then link parents, so that the
@@ -183,7 +131,7 @@ def _import_people(
     actor: Actor,
     now: datetime,
 ) -> dict[str, Person]:
-    writer = _Writer(session, actor, now, result)
+    writer = OrgWriter(session, actor, now, result)
     people = {p.login: p for p in session.scalars(select(Person))}
     allowed = {"login", "name", "email", "phone", "language", "admin", "active", "positions"}
     for i, item in enumerate(items):
@@ -220,7 +168,7 @@ def _import_people(
 
 
 def _import_position(
-    writer: _Writer, person: Person, item: Any, where: str, depts: dict[str, Department]
+    writer: OrgWriter, person: Person, item: Any, where: str, depts: dict[str, Department]
 ) -> None:
     if not isinstance(item, Mapping):
         raise ValidationError("must be a mapping", field=where)
@@ -299,7 +247,7 @@ def _import_systems(
     actor: Actor,
     now: datetime,
 ) -> None:
-    writer = _Writer(session, actor, now, result)
+    writer = OrgWriter(session, actor, now, result)
     systems = {s.code: s for s in session.scalars(select(System))}
     allowed = {
         "code",
@@ -380,66 +328,3 @@ def _import_systems(
                 system, subject="system", plural="systems", data={"users": [d.code for d in users]}
             )
         writer.update(system, values, subject="system", plural="systems")
-
-
-def export_org(session: Session) -> str:
-    """The organisation as YAML that ``import_org`` reads back to the same state."""
-    depts = list(session.scalars(select(Department).order_by(Department.id)))
-    by_id = {d.id: d for d in depts}
-    out: dict[str, Any] = {"departments": [], "people": [], "systems": []}
-    for d in depts:
-        item: dict[str, Any] = {
-            "code": d.code,
-            "name": d.name,
-            "name_en": d.name_en,
-            "kind": d.kind,
-        }
-        if d.parent_id:
-            item["parent"] = by_id[d.parent_id].code
-        if d.competent_department_id:
-            item["competent"] = by_id[d.competent_department_id].code
-        out["departments"].append(item)
-    for p in session.scalars(select(Person).order_by(Person.id)):
-        person: dict[str, Any] = {"login": p.login, "name": p.name, "language": p.language}
-        for key, attr in (("email", "email"), ("phone", "phone")):
-            if getattr(p, attr):
-                person[key] = getattr(p, attr)
-        if p.is_admin:
-            person["admin"] = True
-        if not p.active:
-            person["active"] = False
-        positions = []
-        for pos in p.positions:
-            entry: dict[str, Any] = {"role": pos.role, "from": pos.valid_from.isoformat()}
-            if pos.department_id:
-                entry["department"] = by_id[pos.department_id].code
-            if pos.valid_until:
-                entry["until"] = pos.valid_until.isoformat()
-            if pos.title:
-                entry["title"] = pos.title
-            if pos.in_charge_of:
-                entry["in_charge_of"] = [d.code for d in pos.in_charge_of]
-            positions.append(entry)
-        if positions:
-            person["positions"] = positions
-        out["people"].append(person)
-    for s in session.scalars(select(System).order_by(System.id)):
-        system: dict[str, Any] = {
-            "code": s.code,
-            "name": s.name,
-            "owner": by_id[s.owner_department_id].code,
-        }
-        if s.description:
-            system["description"] = s.description
-        if s.operator_department_id:
-            system["operator"] = by_id[s.operator_department_id].code
-        if s.operator_person:
-            system["operator_person"] = s.operator_person.login
-        if s.user_departments:
-            system["users"] = [d.code for d in s.user_departments]
-        if s.is_cii:
-            system["cii"] = True
-        if s.mlps_level:
-            system["mlps_level"] = s.mlps_level
-        out["systems"].append(system)
-    return str(yaml.safe_dump(out, allow_unicode=True, sort_keys=False))

@@ -1,6 +1,7 @@
 """Plain functions behind ``fenghuo telegram …``; each returns the lines to print.
 
-``app/cli.py`` parses the options, opens the session (one transaction) and prints.
+``app/cli/telegram_links.py`` parses the options, opens the session (one transaction)
+and prints.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Fixtures for the Telegram tests: the fake Bot API server, the channel, the bot.
 
-The fake server (tests/fakes/telegram.py) speaks the real wire protocol on loopback and
+The fake server (tests/fakes/telegram/) speaks the real wire protocol on loopback and
 enforces Telegram's flood limits by answering 429, so python-telegram-bot runs here as
 it does in production, only against another base URL.
 """
