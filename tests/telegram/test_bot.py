@@ -87,6 +87,16 @@ def test_it_refuses_an_expired_code(
         assert s.scalar(select(func.count()).select_from(TelegramLink)) == 0
 
 
+def assert_nothing_changed(
+    factory: sessionmaker[Session], incident_id: int, *, audit_before: int
+) -> None:
+    """A refused press or command leaves the incident unacknowledged and the log as it was."""
+    with factory() as s:
+        incident = s.get(Incident, incident_id)
+        assert incident is not None and incident.acknowledged_at is None
+    assert audit_count(factory) == audit_before
+
+
 def test_it_refuses_a_press_from_an_unlinked_user_and_changes_nothing(
     factory: sessionmaker[Session],
     org: dict[str, Person],
@@ -103,9 +113,7 @@ def test_it_refuses_a_press_from_an_unlinked_user_and_changes_nothing(
         lambda: [a for a in fake.callback_answers if a.callback_query_id == query], timeout=10
     )
     assert answer.show_alert and "未关联" in (answer.text or "")
-    with factory() as s:
-        assert s.get(Incident, incident_id).acknowledged_at is None  # type: ignore[union-attr]
-    assert audit_count(factory) == before
+    assert_nothing_changed(factory, incident_id, audit_before=before)
 
 
 def test_it_refuses_ack_from_a_linked_person_without_the_right(
@@ -123,9 +131,7 @@ def test_it_refuses_ack_from_a_linked_person_without_the_right(
     start_bot(factory, clock)
     fake.send_user_message(USER_IDS["trafstaff"], f"/ack {number}")
     assert "无权" in reply_to(fake, USER_IDS["trafstaff"])
-    with factory() as s:
-        assert s.get(Incident, incident_id).acknowledged_at is None  # type: ignore[union-attr]
-    assert audit_count(factory) == before
+    assert_nothing_changed(factory, incident_id, audit_before=before)
 
 
 def test_it_refuses_commands_from_unlinked_users(
