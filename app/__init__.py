@@ -44,6 +44,9 @@ def create_app(
         SESSION_COOKIE_SECURE=settings.production,
         REMEMBER_COOKIE_SECURE=settings.production,
         WTF_CSRF_TIME_LIMIT=None,
+        # No request body Fenghuo accepts (an incident, a report, an organisation file)
+        # comes near this; larger ones are refused with 413 before they are read.
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
     if overrides:

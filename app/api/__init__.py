@@ -39,6 +39,7 @@ from app.api import (  # noqa: E402
     me,
     openapi,
     org,
+    org_admin,
     reports,
     stats,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "me",
     "openapi",
     "org",
+    "org_admin",
     "reports",
     "stats",
 ]

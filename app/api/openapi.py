@@ -25,6 +25,7 @@ from app.api.openapi_parts import (
     path_param,
     query,
 )
+from app.api.org_admin import YAML_MIMETYPES
 from app.api.schemas import CATEGORY, DATETIME, GRADE, ID, ROLE, STATUS, array, base_schemas
 from incidents.queries import MAX_LIMIT
 
@@ -203,6 +204,51 @@ def _org_paths() -> dict[str, Any]:
     }
 
 
+def _org_admin_paths() -> dict[str, Any]:
+    """The organisation file, for administrators (``app.api.org_admin``): YAML both ways."""
+    yaml_file = {
+        "type": "string",
+        "description": "the organisation file (departments, people with their positions, "
+        "systems), as `fenghuo org export` writes it",
+    }
+    only_admins = "Administrators only (403 otherwise)."
+    export = operation(
+        "exportOrganisation",
+        "The organisation as a YAML file",
+        tag="organisation",
+        errors=(401, 403, 422),
+        description=only_admins,
+    )
+    # The answer is the file itself, not JSON.
+    export["responses"]["200"] = {
+        "description": "OK",
+        "content": {"application/yaml": {"schema": yaml_file}},
+    }
+    imported = operation(
+        "importOrganisation",
+        "Import the organisation from a YAML file (idempotent)",
+        tag="organisation",
+        ok=(200, "OrgImportResult"),
+        errors=(400, 401, 403, 415, 422),
+        description=f"{only_admins} Departments are matched by code, people by login, systems "
+        "by code, positions by (person, role, department, from). Every change is audited; the "
+        "same file twice changes nothing (`changed: false`). The whole file is one transaction.",
+    )
+    imported["requestBody"] = {
+        "required": True,
+        "content": {mimetype: {"schema": yaml_file} for mimetype in YAML_MIMETYPES},
+    }
+    notes = {
+        "400": "The body is not UTF-8 (malformed_body).",
+        "415": f"The body is not {' or '.join(YAML_MIMETYPES)}, or not UTF-8 by its charset.",
+        "422": "The file has an error; `field` names it, e.g. people[3].positions[0].role. "
+        "Nothing was stored.",
+    }
+    for status, note in notes.items():
+        imported["responses"][status]["description"] = note
+    return {"/org/export": {"get": export}, "/org/import": {"post": imported}}
+
+
 def _other_paths() -> dict[str, Any]:
     return {
         "/grading/suggest": {
@@ -262,7 +308,13 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
     """The whole document; built once per process and variant (it depends only on code)."""
     from app.api.escalation_doc import escalation_paths, escalation_schemas
 
-    paths = {**_incident_paths(), **escalation_paths(), **_org_paths(), **_other_paths()}
+    paths = {
+        **_incident_paths(),
+        **escalation_paths(),
+        **_org_paths(),
+        **_org_admin_paths(),
+        **_other_paths(),
+    }
     tags = ["incidents", "lifecycle", "reports", "escalation", "grading", "organisation"]
     tags += ["account", "meta"]
     if accountability:

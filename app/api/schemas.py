@@ -294,6 +294,14 @@ TIMELINE_EVENT = obj(
     }
 )
 
+# What an organisation import counts (``incidents.org_writer.ImportResult``), per kind.
+ORG_KINDS = ("departments", "people", "positions", "systems")
+ORG_COUNTS = obj(
+    {kind: {"type": "integer", "minimum": 1} for kind in ORG_KINDS},
+    required=(),
+    description="rows per kind; a kind with none is left out",
+)
+
 ERROR = obj(
     {
         "error": obj(
@@ -382,6 +390,13 @@ def base_schemas() -> dict[str, Schema]:
                 "department_id": ID,
                 "system_id": nullable(ID),
                 "chain": array(ref("Responsible")),
+            }
+        ),
+        "OrgImportResult": obj(
+            {
+                "changed": {**BOOL, "description": "false: the file matched the record"},
+                "created": ORG_COUNTS,
+                "updated": ORG_COUNTS,
             }
         ),
         "Me": obj(

@@ -11,8 +11,8 @@ Modules, one idea each: ``templating`` (filters and names), ``viewer`` (who is a
 ``forms`` (form fields to use-case input), ``session_scope`` (the unit of work of a
 write), ``dashboard``, ``incident_pages`` (list, log form, incident page), ``clocks`` and
 ``deadlines`` (what the clocks show), ``actions`` (the buttons on an incident),
-``report_pages`` (filing and the printable document), ``org_pages``, ``profile``,
-``inbox``.
+``report_pages`` (filing and the printable document), ``org_pages``, ``org_admin``
+(the admins' import and export of the organisation), ``profile``, ``inbox``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from app.web import actions as actions  # noqa: E402  (the blueprint must exist 
 from app.web import dashboard as dashboard  # noqa: E402
 from app.web import inbox as inbox  # noqa: E402
 from app.web import incident_pages as incident_pages  # noqa: E402
+from app.web import org_admin as org_admin  # noqa: E402
 from app.web import org_pages as org_pages  # noqa: E402
 from app.web import profile as profile  # noqa: E402
 from app.web import report_pages as report_pages  # noqa: E402

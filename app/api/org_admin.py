@@ -1,0 +1,75 @@
+"""Managing the organisation over the API: export it as YAML, import a YAML file.
+
+Both call the same use cases as ``fenghuo org export|import`` (``incidents.org_io``), so
+the file format, the idempotence and the audit trail are the CLI's. Only administrators
+may use them (``can_manage_org``): the file carries every account and the ``admin``
+flag. An import is one unit of work: a file with an error anywhere is refused with 422
+naming the field (``people[3].positions[0].role``) and nothing of it is stored, the
+changes it made before the error and their audit events included.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.api import bp
+from app.api.auth import actor, caps
+from app.api.errors import MalformedBody, UnsupportedMediaType
+from app.api.params import check_query
+from app.api.unit import unit
+from app.extensions import db, now
+from incidents.org_io import ImportResult, export_org, import_org
+from incidents.permissions import require
+
+# RFC 9512 registers application/yaml; text/yaml is what many tools still send.
+YAML_MIMETYPES = ("application/yaml", "text/yaml")
+YAML_CONTENT_TYPE = "application/yaml; charset=utf-8"
+FORBIDDEN = "only administrators manage the organisation"
+
+
+def yaml_body() -> str:
+    """The request body as YAML text: 415 for another type or charset, 400 if not UTF-8.
+
+    An empty body is passed on as it is: the import refuses it, naming ``file``.
+    """
+    if request.mimetype not in YAML_MIMETYPES:
+        raise UnsupportedMediaType(
+            f"send the organisation as {' or '.join(YAML_MIMETYPES)} "
+            f"(got {request.mimetype or 'no content type'})",
+            field="Content-Type",
+        )
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("YAML bodies must be UTF-8", field="Content-Type")
+    try:
+        # utf-8-sig: a byte-order mark from a Windows editor is not part of the YAML.
+        return request.get_data(cache=True).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedBody("the body is not valid UTF-8", code="malformed_body") from None
+
+
+def import_result(result: ImportResult) -> dict[str, object]:
+    """The ``OrgImportResult`` document: whether anything changed, and counts per kind."""
+    return {
+        "changed": result.changed,
+        "created": dict(sorted(result.created.items())),
+        "updated": dict(sorted(result.updated.items())),
+    }
+
+
+@bp.get("/org/export")
+def export_organisation() -> ResponseReturnValue:
+    check_query(())
+    require(caps().can_manage_org, FORBIDDEN)
+    return Response(export_org(db()), status=200, content_type=YAML_CONTENT_TYPE)
+
+
+@bp.post("/org/import")
+def import_organisation() -> ResponseReturnValue:
+    check_query(())
+    require(caps().can_manage_org, FORBIDDEN)
+    text = yaml_body()
+    with unit() as session:
+        result = import_org(session, text, actor=actor(), now=now())
+    return jsonify(import_result(result))
