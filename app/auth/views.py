@@ -19,10 +19,16 @@ bp = Blueprint("auth", __name__)
 throttle = Throttle(limit=10, window_seconds=60)
 
 
-def _safe_next(target: str | None) -> str:
+def same_site_path(target: str | None, fallback: str) -> str:
+    """``target`` if it is a path on this site (no scheme, host or ``//``), else
+    ``fallback``: a ``next`` taken from a request must not send anyone elsewhere."""
     if target and target.startswith("/") and not urlsplit(target).netloc and "//" not in target:
         return target
-    return url_for("web.dashboard")
+    return fallback
+
+
+def _safe_next(target: str | None) -> str:
+    return same_site_path(target, url_for("web.dashboard"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from app.auth.views import same_site_path
 from app.extensions import db, now, services
 from app.web import bp
 from app.web.session_scope import writing
@@ -29,9 +30,7 @@ from incidents.org import LANGUAGES, Person, Position
 
 def safe_target(target: str | None) -> str:
     """A same-site path to go back to, or the profile page."""
-    if target and target.startswith("/") and not urlsplit(target).netloc and "//" not in target:
-        return target
-    return url_for("web.profile")
+    return same_site_path(target, url_for("web.profile"))
 
 
 @bp.get("/profile")
