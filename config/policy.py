@@ -51,6 +51,7 @@ from config.policy_terms import (
     POSITION_ROLES,
     RELATIVE_ROLES,
     REPORTER_CATEGORIES,
+    STEP_KINDS,
     UNTIL_CONDITIONS,
     Start,
     read_recipients,
@@ -67,6 +68,7 @@ __all__ = [
     "POSITION_ROLES",
     "RELATIVE_ROLES",
     "REPORTER_CATEGORIES",
+    "STEP_KINDS",
     "UNTIL_CONDITIONS",
     "ChainStep",
     "GradePolicy",
@@ -85,6 +87,18 @@ DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _DESTINATION = re.compile(r"[a-z_]+")
+_GROUP = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# An inform step's recipients confirm receipt within this, else the next person up is told.
+DEFAULT_CONFIRM_WITHIN = "PT15M"
+# Who a filing informs when the obligation names nobody (``inform``): a report to the
+# leadership reaches the leading group's members; the leaders are told that a report to
+# the CAC was filed (3(1) overall, 3(2) direct responsibility).
+DEFAULT_INFORM_ON_FILING: dict[str, tuple[str, ...]] = {
+    "leading_group": ("leading_group_member",),
+    "cac": ("deputy_director_netsec", "director"),
+}
+# A notice not delivered on a person's first channel goes to the next one within this.
+DEFAULT_FALLBACK_AFTER = "PT2M"
 
 
 # --- the policy objects ---------------------------------------------------------------
@@ -100,6 +114,11 @@ class ObligationSpec:
     start: Start
     title_zh: str
     title_en: str
+    # Filing it informs these (each confirms receipt, else the next person up is told):
+    # the report's addressees for ``to = "leading_group"``, the leadership told that a
+    # report to the CAC was filed. Default by ``to``: DEFAULT_INFORM_ON_FILING.
+    inform: tuple[str, ...] = ()
+    confirm_within: timedelta = timedelta(minutes=15)
 
     def window(self, reporter_category: str) -> timedelta:
         """The time allowed for this reporter category (CAC measures Art. 4 for ``cac``)."""
@@ -122,12 +141,18 @@ class ObligationSpec:
             "from": self.start,
             "title_zh": self.title_zh,
             "title_en": self.title_en,
+            "inform": list(self.inform),
+            "confirm_within": format_duration(self.confirm_within),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, key: str = "obligation") -> ObligationSpec:
         """Validate a dict shaped like :meth:`to_dict` (or the TOML table)."""
-        t = Table(d, key, ("name", "to", "within", "from", "title_zh", "title_en"))
+        t = Table(
+            d,
+            key,
+            ("name", "to", "within", "from", "title_zh", "title_en", "inform", "confirm_within"),
+        )
         name = read_identifier(t.required("name"), t.path("name"), _NAME)
         to = read_identifier(t.required("to"), t.path("to"), _DESTINATION)
         raw_within = t.required("within")
@@ -150,19 +175,48 @@ class ObligationSpec:
         )
         title_zh = read_text(t.optional("title_zh", name), t.path("title_zh"))
         title_en = read_text(t.optional("title_en", name), t.path("title_en"))
-        return cls(name, to, within, start, title_zh, title_en)
+        raw_inform = t.optional("inform", None)
+        if raw_inform is None:
+            inform = DEFAULT_INFORM_ON_FILING.get(to, ())
+        elif raw_inform == []:
+            inform = ()
+        else:
+            inform = read_recipients(raw_inform, t.path("inform"))
+        confirm_within = read_positive_duration(
+            t.optional("confirm_within", DEFAULT_CONFIRM_WITHIN), t.path("confirm_within")
+        )
+        return cls(name, to, within, start, title_zh, title_en, inform, confirm_within)
 
 
 @dataclass(frozen=True)
 class ChainStep:
-    """Page ``notify`` at ``after`` from the chain's start, then every ``repeat_every``
-    up to ``repeat_max`` more times, until the ``until`` condition holds."""
+    """One step of a chain, of one of two kinds (``kind``):
+
+    - ``page`` (the default, and every step written before kinds existed): seek a
+      responder. Page ``notify`` at ``after`` from the chain's start, then every
+      ``repeat_every`` up to ``repeat_max`` more times, until the ``until`` condition
+      holds — an acknowledgement by anyone entitled stops it.
+    - ``inform``: tell named leaders that something happened. Nobody else's
+      acknowledgement cancels it, nor does resolution; each recipient confirms receipt
+      (签收) themselves. ``repeat_every``/``repeat_max`` remind only those who have not
+      confirmed; whoever has not confirmed within ``confirm_within`` of being informed
+      is escalated: the next person up and their named deputy are informed in turn.
+
+    ``groups`` names group destinations (robots) that also get every notice of the step.
+    """
 
     after: timedelta
     notify: tuple[str, ...]
     until: str
     repeat_every: timedelta | None
     repeat_max: int
+    kind: str = "page"
+    confirm_within: timedelta | None = None
+    groups: tuple[str, ...] = ()
+
+    @property
+    def informs(self) -> bool:
+        return self.kind == "inform"
 
     def offsets(self) -> tuple[timedelta, ...]:
         """When this step fires, from the chain's start: 1 + repeat_max offsets."""
@@ -175,21 +229,67 @@ class ChainStep:
             "notify": list(self.notify),
             "until": self.until,
         }
+        if self.kind != "page":
+            d["kind"] = self.kind
+        if self.confirm_within is not None:
+            d["confirm_within"] = format_duration(self.confirm_within)
         if self.repeat_every is not None:
             d["repeat_every"] = format_duration(self.repeat_every)
             d["repeat_max"] = self.repeat_max
+        if self.groups:
+            d["groups"] = list(self.groups)
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, key: str = "step") -> ChainStep:
         """Validate a dict shaped like :meth:`to_dict` (or the TOML inline table)."""
-        t = Table(d, key, ("after", "notify", "until", "repeat_every", "repeat_max"))
+        t = Table(
+            d,
+            key,
+            (
+                "after",
+                "notify",
+                "until",
+                "repeat_every",
+                "repeat_max",
+                "kind",
+                "confirm_within",
+                "groups",
+            ),
+        )
         after = read_duration(t.required("after"), t.path("after"))
         notify = read_recipients(t.required("notify"), t.path("notify"))
-        until = read_choice(t.optional("until", "acknowledged"), t.path("until"), UNTIL_CONDITIONS)
+        kind = read_choice(t.optional("kind", "page"), t.path("kind"), STEP_KINDS)
+        raw_until = t.optional("until", None)
+        raw_confirm = t.optional("confirm_within", None)
+        groups = _read_groups(t.optional("groups", []), t.path("groups"))
+        if kind == "inform":
+            if raw_until is not None and raw_until != "confirmed":
+                raise PolicyError(
+                    t.path("until"),
+                    "an inform step runs until each recipient confirms receipt; leave until "
+                    'out (or write "confirmed"): nobody else\'s acknowledgement may cancel it',
+                )
+            until = "confirmed"
+            confirm_within: timedelta | None = read_positive_duration(
+                raw_confirm if raw_confirm is not None else DEFAULT_CONFIRM_WITHIN,
+                t.path("confirm_within"),
+            )
+        else:
+            if raw_confirm is not None:
+                raise PolicyError(
+                    t.path("confirm_within"),
+                    'only an inform step (kind = "inform") waits for each recipient\'s receipt',
+                )
+            until = read_choice(
+                raw_until if raw_until is not None else "acknowledged",
+                t.path("until"),
+                UNTIL_CONDITIONS,
+            )
+            confirm_within = None
         raw_every, raw_max = t.optional("repeat_every", None), t.optional("repeat_max", None)
         if raw_every is None and raw_max is None:
-            return cls(after, notify, until, None, 0)
+            return cls(after, notify, until, None, 0, kind, confirm_within, groups)
         if raw_max is None:
             raise PolicyError(
                 t.path("repeat_max"), "is required with repeat_every (how many more times to page)"
@@ -199,7 +299,24 @@ class ChainStep:
                 t.path("repeat_every"), "is required with repeat_max (how long between pages)"
             )
         every = read_positive_duration(raw_every, t.path("repeat_every"))
-        return cls(after, notify, until, every, read_integer(raw_max, t.path("repeat_max"), 1))
+        repeat_max = read_integer(raw_max, t.path("repeat_max"), 1)
+        return cls(after, notify, until, every, repeat_max, kind, confirm_within, groups)
+
+
+def _read_groups(value: object, key: str) -> tuple[str, ...]:
+    """Names of group destinations (``fenghuo destination add-group``), none twice."""
+    items = read_list(value, key)
+    names: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not _GROUP.fullmatch(item):
+            raise PolicyError(
+                f"{key}[{i}]",
+                f"must be a group destination name (letters, digits, . _ -), got {describe(item)}",
+            )
+        if item in names:
+            raise PolicyError(f"{key}[{i}]", f"{item!r} is listed twice")
+        names.append(item)
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -268,6 +385,8 @@ class OutboxPolicy:
     max_attempts: int = 8
     backoff_base: timedelta = timedelta(seconds=30)
     lease: timedelta = timedelta(minutes=2)
+    # Not delivered on a person's channel within this: their next channel is tried.
+    fallback_after: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -300,6 +419,7 @@ class Policy:
                 "max_attempts": self.outbox.max_attempts,
                 "backoff_base": format_duration(self.outbox.backoff_base),
                 "lease": format_duration(self.outbox.lease),
+                "fallback_after": format_duration(self.outbox.fallback_after),
             },
             "grades": {name: g.to_dict() for name, g in self.grades.items()},
         }
@@ -318,13 +438,20 @@ class Policy:
             raise PolicyError(
                 "telegram.redact_titles", f"must be true or false, got {describe(redact)}"
             )
-        o = Table(t.optional("outbox", {}), "outbox", ("max_attempts", "backoff_base", "lease"))
+        o = Table(
+            t.optional("outbox", {}),
+            "outbox",
+            ("max_attempts", "backoff_base", "lease", "fallback_after"),
+        )
         outbox = OutboxPolicy(
             max_attempts=read_integer(o.optional("max_attempts", 8), "outbox.max_attempts", 1),
             backoff_base=read_positive_duration(
                 o.optional("backoff_base", "PT30S"), "outbox.backoff_base"
             ),
             lease=read_positive_duration(o.optional("lease", "PT2M"), "outbox.lease"),
+            fallback_after=read_positive_duration(
+                o.optional("fallback_after", DEFAULT_FALLBACK_AFTER), "outbox.fallback_after"
+            ),
         )
         g = Table(t.required("grades"), "grades", GRADES)
         missing = f"missing; all four grades are required ({', '.join(GRADES)})"

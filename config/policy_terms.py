@@ -33,6 +33,8 @@ POSITION_ROLES = (
 RELATIVE_ROLES = ("responsible_department_head", "deputy_director_in_charge")
 PERSON_PREFIX = "person:"
 UNTIL_CONDITIONS = ("acknowledged", "reported", "resolved")
+# page: seek a responder (an acknowledgement stops it); inform: tell leaders, each confirms.
+STEP_KINDS = ("page", "inform")
 OBLIGATION_STARTS = ("detected", "resolved")
 # Destinations the faces know how to name; any other identifier is allowed.
 KNOWN_DESTINATIONS = ("leading_group", "cac", "superior", "police")

@@ -26,6 +26,18 @@ def fall_back(session: Session, n: Notification, reason: str, now: datetime) -> 
     """Reach the same person's inbox, and tell the next person up the chain (a notice of
     its own, so it reaches them even if the same page reached them already)."""
     incident = session.get(Incident, n.incident_id)
+    if n.person_id is None:  # a group destination: the people of the step are reached anyway
+        record(
+            session,
+            actor=system_actor("worker"),
+            kind="notification.failed",
+            subject_type="notification",
+            subject_id=n.id,
+            incident_id=n.incident_id,
+            now=now,
+            data={"person": None, "channel": n.channel, "reason": reason, "fallback_rows": 0},
+        )
+        return 0
     person = session.get(Person, n.person_id)
     assert incident is not None and person is not None
     writer = OutboxWriter(session, now)

@@ -15,6 +15,11 @@
 - ``notification`` — the outbox: one row per (timer, person, channel), unique, written
   in the transaction that fires the timer. ``delivery_attempt`` records every try.
 - ``inbox_item`` — what the in-app inbox channel delivered.
+- ``receipt`` — one row per (inform, person): a leader told of an incident by an inform
+  step, or of a filed report; when they were told, when and how they confirmed (签收),
+  and whether it went one up for want of a confirmation.
+- ``heartbeat`` — one row per running worker and bot, and per channel's health as the
+  senders see it: what the dashboard, ``/readyz`` and ``/metrics`` read.
 """
 
 from __future__ import annotations
@@ -43,10 +48,21 @@ from incidents.org import Person
 OBLIGATION_STATUSES = ("pending", "met", "late", "missed", "waived")
 # An obligation counts as fulfilled (no more alerts, nothing owed) in these states.
 FULFILLED = ("met", "late", "waived")
-TIMER_KINDS = ("step", "warning", "breach", "notice")
+TIMER_KINDS = ("step", "warning", "breach", "notice", "receipt")
 TIMER_STATUSES = ("pending", "fired", "cancelled")
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed")
-NOTICE_KINDS = ("step", "warning", "breach", "acknowledged", "resolved", "reopened", "case")
+NOTICE_KINDS = (
+    "step",
+    "inform",
+    "report",
+    "warning",
+    "breach",
+    "acknowledged",
+    "resolved",
+    "reopened",
+    "case",
+)
+RECEIPT_SOURCES = ("step", "report", "escalated")
 
 # The partial indexes' conditions are literals in the queries too: a bound parameter
 # would keep SQLite (and PostgreSQL's generic plans) from using them.
@@ -158,6 +174,8 @@ class Timer(Base):
     # Warnings and breaches: the obligation, and for warnings the fraction of the window.
     obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
     fraction: Mapped[float | None] = mapped_column(Float)
+    # Receipt timers: the receipt whose confirmation is awaited (escalated if still none).
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"))
     # Notices: what happened (acknowledged | resolved | reopened | case | fallback).
     notice: Mapped[str | None] = mapped_column(String(16))
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -187,6 +205,10 @@ class Destination(Base):
     kind: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(200))
     label: Mapped[str] = mapped_column(String(200), default="")
+    # A person's destinations are tried in this order, lowest first (then by id).
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Group robots: the signing secret (DingTalk, Feishu); never shown after it is set.
+    secret: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -209,12 +231,23 @@ class Notification(Base):
         ),
         Index("ix_notification_incident", "incident_id", "id"),
         Index("ix_notification_person", "person_id", "id"),
+        # A group destination (no person) gets a timer's notice once.
+        Index(
+            "uq_notification_group",
+            "timer_id",
+            "destination_id",
+            unique=True,
+            sqlite_where=text("person_id IS NULL"),
+            postgresql_where=text("person_id IS NULL"),
+        ),
+        Index("ix_notification_receipt", "receipt_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
     timer_id: Mapped[int] = mapped_column(ForeignKey("timer.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # None for a group destination (a robot posting into a group chat).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     channel: Mapped[str] = mapped_column(String(32))
     destination_id: Mapped[int | None] = mapped_column(ForeignKey("destination.id"))
     kind: Mapped[str] = mapped_column(String(16))
@@ -228,6 +261,8 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     external_id: Mapped[str | None] = mapped_column(String(200))
     fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    # An inform's notice: the receipt the recipient confirms (button, link).
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"))
     # Message facts frozen at firing: number, grade, title, deadline… (JSON).
     payload_json: Mapped[str] = mapped_column(Text)
     text_zh: Mapped[str] = mapped_column(Text)
@@ -274,3 +309,60 @@ class InboxItem(Base):
     text_en: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Receipt(Base):
+    """A leader informed (an inform step, a filed report, or one up for want of a
+    confirmation) and their own confirmation of receipt (签收/已阅)."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_receipt_key"),
+        Index("ix_receipt_incident", "incident_id", "id"),
+        Index("ix_receipt_person_open", "person_id", "confirmed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # step | report | escalated
+    source: Mapped[str] = mapped_column(String(16))
+    # What makes it one per person: step:<chain>:<step>:<person>, report:<report>:<person>…
+    key: Mapped[str] = mapped_column(String(120))
+    # The target that named them: a role, next_up or deputy (who they stand in for).
+    target: Mapped[str] = mapped_column(String(64), default="")
+    chain_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_chain.id"))
+    step_index: Mapped[int | None] = mapped_column(Integer)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    escalated_from_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"))
+    confirm_within: Mapped[str] = mapped_column(String(32), default="PT15M")
+    informed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # web | api | telegram | email
+    confirmed_via: Mapped[str] = mapped_column(String(16), default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+
+
+class Heartbeat(Base):
+    """A process (``worker``, ``bot``) or a channel (``channel``) saying how it is.
+
+    Processes beat every round; a channel's row says whether its last sends worked and,
+    while they fail, since when — in plain words the dashboard can show (``detail``).
+    """
+
+    __tablename__ = "heartbeat"
+
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)
+    # worker | bot | channel
+    kind: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(120), default="")
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    healthy: Mapped[bool] = mapped_column(Boolean, default=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A short reason code (unreachable, refused, flood_wait, starting…), never exception text.
+    detail: Mapped[str] = mapped_column(String(200), default="")

@@ -80,7 +80,9 @@ def backoff(policy: Policy, attempt: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def _message(n: Notification, person: Person, address: str) -> OutgoingMessage:
+def _message(
+    n: Notification, person: Person | None, address: str, secret: str = ""
+) -> OutgoingMessage:
     payload = n.payload
     about = payload.get("obligation") or payload.get("deadline") or {}
     due = about.get("due_at")
@@ -91,9 +93,9 @@ def _message(n: Notification, person: Person, address: str) -> OutgoingMessage:
         grade=str(payload.get("grade", "")),
         category=str(payload.get("category", "")),
         title=str(payload.get("title", "")),
-        recipient_person_id=person.id,
-        recipient_login=person.login,
-        recipient_language=person.language,
+        recipient_person_id=person.id if person is not None else None,
+        recipient_login=person.login if person is not None else "",
+        recipient_language=person.language if person is not None else "zh_CN",
         destination_address=address,
         kind=n.kind,
         text_zh=n.text_zh,
@@ -105,6 +107,9 @@ def _message(n: Notification, person: Person, address: str) -> OutgoingMessage:
         deadline_at=datetime.fromisoformat(due) if due else None,
         step=payload.get("step"),
         attempt=n.attempts,
+        receipt_id=n.receipt_id,
+        report_id=payload.get("report_id"),
+        destination_secret=secret,
     )
 
 
@@ -180,15 +185,18 @@ def _claim(
                 error="",
             )
         )
-        person = people[n.person_id]
+        person = people.get(n.person_id) if n.person_id is not None else None
         dest = dests.get(n.destination_id) if n.destination_id is not None else None
         skip = ""
         if dest is not None and not dest.enabled:
             skip = f"destination disabled: {dest.disabled_reason}"
-        elif not person.active:
+        elif person is not None and not person.active:
             skip = "the person is no longer active"
-        address = dest.address if dest is not None else person.login
-        claims.append(_Claim(n.id, token, n.channel, _message(n, person, address), skip))
+        elif person is None and dest is None:
+            skip = "a group notice without its destination"
+        address = dest.address if dest is not None else (person.login if person else "")
+        message = _message(n, person, address, dest.secret if dest is not None else "")
+        claims.append(_Claim(n.id, token, n.channel, message, skip))
     return claims
 
 

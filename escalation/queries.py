@@ -152,7 +152,7 @@ def escalation_state(session: Session, incident_id: int) -> dict[str, Any]:
             )
     people = _people(
         session,
-        {n.person_id for n in notes}
+        {n.person_id for n in notes if n.person_id is not None}
         | {c.acknowledged_by_id for c in chains if c.acknowledged_by_id}
         | ({incident.acknowledged_by_id} if incident.acknowledged_by_id else set()),
     )
@@ -162,7 +162,7 @@ def escalation_state(session: Session, incident_id: int) -> dict[str, Any]:
             fallbacks.setdefault(n.fallback_of_id, []).append(n.id)
     by_timer: dict[int, list[dict[str, Any]]] = {}
     for n in notes:
-        person = people.get(n.person_id)
+        person = people.get(n.person_id) if n.person_id is not None else None
         by_timer.setdefault(n.timer_id, []).append(
             {
                 "id": n.id,

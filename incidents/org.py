@@ -88,6 +88,8 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who stands in for this person (an inform not confirmed goes to the deputy too).
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

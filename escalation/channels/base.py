@@ -19,7 +19,33 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 # Kinds of notice a message can be (escalation.models.NOTICE_KINDS).
-MESSAGE_KINDS = ("step", "warning", "breach", "acknowledged", "resolved", "reopened", "case")
+MESSAGE_KINDS = (
+    "step",
+    "inform",
+    "report",
+    "warning",
+    "breach",
+    "acknowledged",
+    "resolved",
+    "reopened",
+    "case",
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a channel that carries files sends with the message (a report's PDF)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class AttachmentSource(Protocol):
+    """Builds the files for a message (the app renders a filed report's PDF); channels
+    that carry files call it with the message, the others never do."""
+
+    def __call__(self, message: OutgoingMessage) -> list[Attachment]: ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +55,13 @@ class OutgoingMessage:
     ``text_zh`` / ``text_en`` are complete; :attr:`text` picks the recipient's language.
     ``deadline_*`` is the deadline the notice is about (warning, breach) or the nearest
     one still pending (step). ``link_path`` is relative: prefix the public URL.
+
+    An inform's notice (``kind`` ``inform`` or ``report``) carries ``receipt_id``: the
+    recipient confirms receipt with it (a Telegram button, the link in an email —
+    :func:`escalation.receipt_links.confirm_url`, a button on the web). ``report_id``
+    names a delivered report (its PDF is an attachment where the channel carries files).
+    A group destination's message has no person: ``recipient_person_id`` is ``None``;
+    ``destination_secret`` is a robot's signing secret.
     """
 
     notification_id: int
@@ -37,7 +70,7 @@ class OutgoingMessage:
     grade: str
     category: str
     title: str
-    recipient_person_id: int
+    recipient_person_id: int | None
     recipient_login: str
     recipient_language: str
     destination_address: str
@@ -51,6 +84,9 @@ class OutgoingMessage:
     deadline_at: datetime | None = None
     step: int | None = None
     attempt: int = 1
+    receipt_id: int | None = None
+    report_id: int | None = None
+    destination_secret: str = ""
 
     @property
     def text(self) -> str:
