@@ -68,6 +68,8 @@ RECEIPT_SOURCES = ("step", "report", "escalated")
 # would keep SQLite (and PostgreSQL's generic plans) from using them.
 PENDING_TIMER = "status = 'pending'"
 QUEUED_NOTIFICATION = "status IN ('pending', 'sending')"
+LEASED_NOTIFICATION = "status = 'sending'"
+AWAITING_FALLBACK = "fallback_since IS NOT NULL"
 
 
 class IncidentClock(Base):
@@ -241,6 +243,22 @@ class Notification(Base):
             postgresql_where=text("person_id IS NULL"),
         ),
         Index("ix_notification_receipt", "receipt_id"),
+        # Rows in flight, so a lapsed lease is taken over before the backlog (outbox).
+        Index(
+            "ix_notification_leased",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text(LEASED_NOTIFICATION),
+            postgresql_where=text(LEASED_NOTIFICATION),
+        ),
+        # Rows whose fallback clock runs (escalation.handover).
+        Index(
+            "ix_notification_fallback",
+            "fallback_since",
+            "id",
+            sqlite_where=text(AWAITING_FALLBACK),
+            postgresql_where=text(AWAITING_FALLBACK),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -261,6 +279,10 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     external_id: Mapped[str | None] = mapped_column(String(200))
     fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    # When this person's notice started waiting here; still unsent ``fallback_after``
+    # later, the next destination (or person) is given it. NULL once sent or handed on,
+    # and for rows that never hand on (inbox, broadcast, group destinations).
+    fallback_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # An inform's notice: the receipt the recipient confirms (button, link).
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"))
     # Message facts frozen at firing: number, grade, title, deadline… (JSON).
