@@ -45,6 +45,7 @@ from escalation.channels.base import Channel, make_channel
 from escalation.destinations import ensure_broadcast
 from escalation.outbox import deliver
 from escalation.sweep import sweep
+from escalation.worker_health import WorkerHealth
 from escalation.worker_lock import WorkerAlreadyRunning, single_worker_lock, sqlite_path
 from incidents.clock import Clock, SystemClock
 from incidents.db import make_engine, make_sessionmaker
@@ -154,8 +155,12 @@ def run_worker(
         factory = make_sessionmaker(engine)
         if "console" in channels:
             ensure_broadcast(factory, kind="console", address="log", now=clock.now())
+        # The heartbeat, the channels' state and the round's figures (escalation.health).
+        beats = WorkerHealth(worker_id, started_at=clock.now(), channels=list(channels))
+        beats.started(factory, clock.now())
 
         def job() -> None:
+            began = time.monotonic()
             try:
                 done = run_round(
                     factory,
@@ -170,7 +175,9 @@ def run_worker(
                 )
             except Exception:  # keep waking: the next round may succeed (database back)
                 logger.exception("worker round failed")
+                beats.after_round(factory, clock.now(), seconds=None, failed=True)
                 return
+            beats.after_round(factory, clock.now(), seconds=time.monotonic() - began)
             if done.fired or done.sent or done.failed:
                 logger.info(
                     "fired %d timers, wrote %d notifications, sent %d, failed %d",
@@ -205,6 +212,7 @@ def run_worker(
             if scheduler.running:
                 scheduler.shutdown(wait=True)
             restore()
+            beats.stopped(factory)
             engine.dispose()
             logger.info("worker %s stopped", worker_id)
 

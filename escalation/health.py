@@ -1,0 +1,401 @@
+"""Paging health: heartbeats of the processes, each channel's state, the oldest wait.
+
+Alerts that silently stop going out are worse than no alerts: the command center trusts
+a quiet Telegram. So every part that pages says how it is, in the ``heartbeat`` table:
+
+- each **worker** beats once per round (``worker:<worker id>``) and removes its row on a
+  clean exit; a beat older than a few sweep intervals means paging has stopped;
+- the **bot** beats from its poll loop (``bot:<bot id>``): ``starting``, ``polling``, or
+  ``unreachable``/``bad_token`` while it cannot reach Telegram;
+- each **channel** (``channel:<kind>``) is derived by the worker from the recent
+  ``delivery_attempt`` outcomes (:func:`channel_health`): failing since the first
+  channel-wide failure after the last success, with a reason code
+  (:mod:`escalation.delivery_reasons`), never the exception's text.
+
+:func:`paging_health` reads all of it, plus the oldest notification still undelivered,
+into one typed summary that the dashboard's banner, ``/readyz`` and ``/metrics`` show.
+Every query is bounded: primary keys, the outbox's partial queue index, the last
+:data:`RECENT_ATTEMPTS` attempts by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from config.policy import Policy
+from escalation.delivery_reasons import CHANNEL_WIDE, DELAYING, reason_code
+from escalation.models import QUEUED_NOTIFICATION, DeliveryAttempt, Heartbeat, Notification
+
+KINDS = ("worker", "bot", "channel")
+# How many of the newest delivery attempts the channel health is read from.
+RECENT_ATTEMPTS = 500
+# A worker whose beat is older than this many sweep intervals (and at least
+# STALE_FLOOR) is taken to have stopped paging.
+STALE_SWEEPS = 3
+STALE_FLOOR = timedelta(seconds=30)
+# The bot beats at least this often while polling (or retrying).
+BOT_BEAT = timedelta(seconds=15)
+# Rows of processes that died without saying goodbye are dropped after this.
+FORGET_AFTER = timedelta(days=1)
+# Sweeps allowed on top of ``fallback_after`` before a wait counts as too long: one for
+# the sweep that fires the timer, one for the pass that tries the next channel, one for
+# the send itself (docs/escalation.md states the bound).
+BOUND_SWEEPS = 3
+
+
+def stale_after(sweep_seconds: float) -> timedelta:
+    """How old a worker's beat may be before paging counts as stopped."""
+    return max(timedelta(seconds=STALE_SWEEPS * sweep_seconds), STALE_FLOOR)
+
+
+def delivery_bound(policy: Policy, sweep_seconds: float) -> timedelta:
+    """The longest a due notice should wait to be delivered somewhere:
+    ``fallback_after`` plus :data:`BOUND_SWEEPS` sweep intervals."""
+    bound: timedelta = policy.outbox.fallback_after + timedelta(
+        seconds=BOUND_SWEEPS * sweep_seconds
+    )
+    return bound
+
+
+# --- beating ----------------------------------------------------------------------------
+
+
+def beat(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    now: datetime,
+    started_at: datetime,
+    healthy: bool = True,
+    detail: str = "",
+    host: str = "",
+    pid: int | None = None,
+) -> None:
+    """Record that ``name`` is alive at ``now`` (an upsert, one statement when the row
+    exists). ``failing_since`` is set by the first unhealthy beat and kept by the next
+    ones (compare-and-set in SQL: ``COALESCE``), and cleared by a healthy one."""
+    if kind not in KINDS:
+        raise ValueError(f"heartbeat kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    detail = detail[:200]
+    values = {
+        "beat_at": now,
+        "healthy": healthy,
+        "detail": detail,
+        "host": host[:120],
+        "pid": pid,
+        "started_at": started_at,
+        "failing_since": (None if healthy else func.coalesce(Heartbeat.failing_since, now)),
+    }
+    changed = session.execute(
+        update(Heartbeat)
+        .where(Heartbeat.name == name)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount:  # type: ignore[attr-defined]
+        return
+    row = Heartbeat(
+        name=name,
+        kind=kind,
+        host=host[:120],
+        pid=pid,
+        started_at=started_at,
+        beat_at=now,
+        healthy=healthy,
+        failing_since=None if healthy else now,
+        detail=detail,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another process inserted it in between: update theirs
+        session.execute(
+            update(Heartbeat)
+            .where(Heartbeat.name == name)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def forget(session: Session, name: str) -> None:
+    """Remove ``name``'s row (a process stopping cleanly)."""
+    session.execute(delete(Heartbeat).where(Heartbeat.name == name))
+
+
+def forget_dead(session: Session, *, now: datetime, kind: str) -> int:
+    """Drop ``kind`` rows that have not beaten for :data:`FORGET_AFTER`."""
+    result = session.execute(
+        delete(Heartbeat).where(Heartbeat.kind == kind, Heartbeat.beat_at < now - FORGET_AFTER)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- channels ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    """A channel as the recent attempts show it."""
+
+    channel: str
+    failing: bool
+    since: datetime | None
+    reason: str
+    last_success_at: datetime | None
+
+
+def channel_health(
+    session: Session, *, channels: Iterable[str] | None = None, recent: int = RECENT_ATTEMPTS
+) -> dict[str, ChannelHealth]:
+    """Each channel's state from the newest ``recent`` finished attempts: failing since
+    the first channel-wide failure after its last success (a flood wait counts as
+    failing with reason ``flood_wait``: the faces say "delayed"), else healthy.
+
+    A failure about one destination (a blocked bot, a chat that is gone) leaves the
+    channel healthy. Channels named in ``channels`` with no recent attempt are healthy.
+    """
+    rows = session.execute(
+        select(
+            DeliveryAttempt.id,
+            DeliveryAttempt.outcome,
+            DeliveryAttempt.error,
+            DeliveryAttempt.started_at,
+            DeliveryAttempt.finished_at,
+            Notification.channel,
+        )
+        .join(Notification, Notification.id == DeliveryAttempt.notification_id)
+        .where(
+            DeliveryAttempt.id.in_(
+                select(DeliveryAttempt.id).order_by(DeliveryAttempt.id.desc()).limit(recent)
+            )
+        )
+        .order_by(DeliveryAttempt.id)
+    ).all()
+    found: dict[str, ChannelHealth] = {
+        kind: ChannelHealth(kind, False, None, "", None) for kind in channels or ()
+    }
+    for _id, outcome, error, started_at, finished_at, channel in rows:
+        at = finished_at or started_at
+        current = found.get(channel) or ChannelHealth(channel, False, None, "", None)
+        if outcome == "sent":
+            found[channel] = ChannelHealth(channel, False, None, "", at)
+            continue
+        if outcome not in ("temporary", "permanent"):
+            found[channel] = current
+            continue
+        code = reason_code(error)
+        if code not in CHANNEL_WIDE and code not in DELAYING:
+            found[channel] = current
+            continue
+        since = current.since if current.failing and current.since is not None else at
+        found[channel] = ChannelHealth(channel, True, since, code, current.last_success_at)
+    return found
+
+
+def record_channels(session: Session, health: Iterable[ChannelHealth], *, now: datetime) -> None:
+    """Write each channel's state to its heartbeat row (``channel:<kind>``)."""
+    for h in health:
+        beat(
+            session,
+            name=f"channel:{h.channel}",
+            kind="channel",
+            now=now,
+            started_at=h.last_success_at or now,
+            healthy=not h.failing,
+            detail=h.reason if h.failing else "",
+        )
+        if h.failing and h.since is not None:
+            # The derived start is earlier than the beat that first saw it.
+            session.execute(
+                update(Heartbeat)
+                .where(
+                    Heartbeat.name == f"channel:{h.channel}",
+                    Heartbeat.failing_since > h.since,
+                )
+                .values(failing_since=h.since)
+                .execution_options(synchronize_session=False)
+            )
+
+
+# --- the summary ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    name: str
+    beat_at: datetime
+    age: timedelta
+    healthy: bool
+    detail: str
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    channel: str
+    failing: bool
+    delayed: bool
+    since: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PagingHealth:
+    """What is known about paging at ``now``; ``problems`` names what is wrong."""
+
+    now: datetime
+    worker: ProcessState | None
+    worker_stale: bool
+    stale_after: timedelta
+    bot: ProcessState | None
+    bot_expected: bool
+    channels: list[ChannelState]
+    oldest_undelivered_at: datetime | None
+    oldest_undelivered_channel: str | None
+    bound: timedelta
+
+    @property
+    def oldest_undelivered_age(self) -> timedelta | None:
+        if self.oldest_undelivered_at is None:
+            return None
+        return max(self.now - self.oldest_undelivered_at, timedelta(0))
+
+    @property
+    def overdue(self) -> bool:
+        age = self.oldest_undelivered_age
+        return age is not None and age > self.bound
+
+    @property
+    def bot_unhealthy(self) -> bool:
+        if not self.bot_expected:
+            return False
+        if self.bot is None:
+            return True
+        return not self.bot.healthy or self.bot.age > 4 * BOT_BEAT
+
+    @property
+    def failing_channels(self) -> list[ChannelState]:
+        return [c for c in self.channels if c.failing]
+
+    @property
+    def problems(self) -> list[str]:
+        """The failing parts, by name: ``worker``, ``bot``, ``channel:<kind>``,
+        ``delivery`` (a notice waiting longer than the bound)."""
+        found = []
+        if self.worker_stale:
+            found.append("worker")
+        if self.bot_unhealthy:
+            found.append("bot")
+        found.extend(f"channel:{c.channel}" for c in self.failing_channels)
+        if self.overdue:
+            found.append("delivery")
+        return found
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _process(row: Heartbeat, now: datetime) -> ProcessState:
+    return ProcessState(
+        name=row.name,
+        beat_at=row.beat_at,
+        age=max(now - row.beat_at, timedelta(0)),
+        healthy=row.healthy,
+        detail=row.detail,
+        failing_since=row.failing_since,
+    )
+
+
+def oldest_undelivered(session: Session) -> tuple[datetime | None, str | None]:
+    """When the oldest queued notification was written (and on which channel), leaving
+    out those whose person already got the same notice on another channel (the
+    fallback delivered it). Reads the queue through its partial index."""
+    queued = text(f"notification.{QUEUED_NOTIFICATION}")
+    sibling = aliased(Notification)
+    delivered_elsewhere = (
+        select(sibling.id)
+        .where(
+            sibling.timer_id == Notification.timer_id,
+            sibling.person_id == Notification.person_id,
+            sibling.channel != Notification.channel,
+            sibling.channel != "inbox",
+            sibling.status == "sent",
+        )
+        .exists()
+    )
+    row = session.execute(
+        select(Notification.created_at, Notification.channel)
+        .where(queued, ~delivered_elsewhere)
+        .order_by(Notification.created_at, Notification.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]
+
+
+def queue_depths(session: Session) -> dict[str, tuple[int, datetime | None]]:
+    """Per channel: how many notifications are queued, and the oldest one's time."""
+    queued = text(f"notification.{QUEUED_NOTIFICATION}")
+    rows = session.execute(
+        select(Notification.channel, func.count(), func.min(Notification.created_at))
+        .where(queued)
+        .group_by(Notification.channel)
+    ).all()
+    out: dict[str, tuple[int, datetime | None]] = {}
+    for channel, count, oldest in rows:
+        if oldest is not None and oldest.tzinfo is None:  # SQLite's aggregate is naive UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        out[str(channel)] = (int(count), oldest)
+    return out
+
+
+def paging_health(
+    session: Session,
+    now: datetime,
+    policy: Policy,
+    *,
+    sweep_seconds: float = 5.0,
+    bot_expected: bool = False,
+) -> PagingHealth:
+    """The summary the dashboard, ``/readyz`` and ``/metrics`` show.
+
+    ``bot_expected``: a bot should be polling (a token is set, polling mode); without
+    one, a missing bot row is no problem.
+    """
+    beats = list(session.scalars(select(Heartbeat).order_by(Heartbeat.beat_at.desc())))
+    workers = [b for b in beats if b.kind == "worker"]
+    bots = [b for b in beats if b.kind == "bot"]
+    worker = _process(workers[0], now) if workers else None
+    limit = stale_after(sweep_seconds)
+    channels = [
+        ChannelState(
+            channel=b.name.removeprefix("channel:"),
+            failing=not b.healthy and b.detail not in DELAYING,
+            delayed=not b.healthy and b.detail in DELAYING,
+            since=b.failing_since,
+            reason=b.detail,
+        )
+        for b in sorted((b for b in beats if b.kind == "channel"), key=lambda b: b.name)
+    ]
+    oldest_at, oldest_channel = oldest_undelivered(session)
+    return PagingHealth(
+        now=now,
+        worker=worker,
+        worker_stale=worker is None or worker.age > limit,
+        stale_after=limit,
+        bot=_process(bots[0], now) if bots else None,
+        bot_expected=bot_expected,
+        channels=channels,
+        oldest_undelivered_at=oldest_at,
+        oldest_undelivered_channel=oldest_channel,
+        bound=delivery_bound(policy, sweep_seconds),
+    )
