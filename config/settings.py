@@ -12,7 +12,12 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from config.audit_key import Keyring
 
 PREFIX = "FENGHUO_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -67,6 +72,70 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+# --- email (FENGHUO_SMTP_*) ------------------------------------------------------------------
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+# The usual port of each: submission with STARTTLS, SMTPS (implicit TLS), plain relay.
+SMTP_DEFAULT_PORT = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server the email channel sends through; ``None`` in :class:`Settings`
+    when ``FENGHUO_SMTP_HOST`` is not set (email is off)."""
+
+    host: str
+    port: int
+    sender: str
+    security: str = "starttls"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    timeout: int = 15
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = env.get(PREFIX + "SMTP_HOST", "").strip()
+    if not host:
+        return None
+    security = env_choice(env, PREFIX + "SMTP_SECURITY", "starttls", SMTP_SECURITY)
+    port = env_int(env, PREFIX + "SMTP_PORT", SMTP_DEFAULT_PORT[security], minimum=1)
+    if port > 65535:
+        raise ConfigError(PREFIX + "SMTP_PORT", f"must be at most 65535, got {port}")
+    sender = env.get(PREFIX + "SMTP_FROM", "").strip()
+    if not sender:
+        raise ConfigError(
+            PREFIX + "SMTP_FROM", "is required with FENGHUO_SMTP_HOST (the From address)"
+        )
+    _name, address = parseaddr(sender)
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(c.isspace() for c in address):
+        raise ConfigError(
+            PREFIX + "SMTP_FROM",
+            f"must be an email address such as noreply@example.gov.cn "
+            f"or 烽火 <noreply@example.gov.cn>, got {sender!r}",
+        )
+    user = env.get(PREFIX + "SMTP_USER", "").strip()
+    password = env.get(PREFIX + "SMTP_PASSWORD", "")
+    if user and not password:
+        raise ConfigError(PREFIX + "SMTP_PASSWORD", "is required with FENGHUO_SMTP_USER")
+    if password and not user:
+        raise ConfigError(PREFIX + "SMTP_USER", "is required with FENGHUO_SMTP_PASSWORD")
+    if user and security == "none":
+        raise ConfigError(
+            PREFIX + "SMTP_SECURITY",
+            "none would send FENGHUO_SMTP_PASSWORD in clear text; use starttls or ssl",
+        )
+    return SmtpSettings(
+        host=host,
+        port=port,
+        sender=sender,
+        security=security,
+        user=user,
+        password=password,
+        timeout=env_int(env, PREFIX + "SMTP_TIMEOUT", 15, minimum=1),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the processes need from the environment, validated."""
@@ -88,6 +157,11 @@ class Settings:
     login_max_failures: int
     login_lockout_seconds: int
     worker_console: bool = False
+    smtp: SmtpSettings | None = None
+    # The audit key (config.audit_key), the checkpoint file and the proxy hops in front.
+    audit_keyring: Keyring | None = None
+    audit_checkpoint_path: Path | None = None
+    trusted_proxies: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,6 +175,10 @@ class Settings:
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_token)
+
+    @property
+    def email_enabled(self) -> bool:
+        return self.smtp is not None
 
 
 def _secret_key(env: Mapping[str, str], production: bool, instance: Path) -> str:
@@ -122,6 +200,17 @@ def _secret_key(env: Mapping[str, str], production: bool, instance: Path) -> str
     path.write_text(key, encoding="utf-8")
     path.chmod(0o600)
     return key
+
+
+def _audit_and_proxies(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
+    from config.audit_key import load_keyring
+
+    raw = env.get(PREFIX + "AUDIT_CHECKPOINTS", "").strip()
+    return {
+        "audit_keyring": load_keyring(env, instance=instance),
+        "audit_checkpoint_path": Path(raw) if raw else instance / "audit-checkpoints.jsonl",
+        "trusted_proxies": env_int(env, PREFIX + "TRUSTED_PROXIES", 0, minimum=0),
+    }
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -168,4 +257,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # The worker also logs every notice to the console (on by default outside
         # production, so `make run` shows what would be sent).
         worker_console=env_bool(env, PREFIX + "WORKER_CONSOLE", not production),
+        smtp=_smtp(env),
+        **_audit_and_proxies(env, instance),
     )

@@ -145,6 +145,10 @@ BUILTIN_MODULES: dict[str, str] = {
     "console": "escalation.channels.console",
     "inbox": "escalation.channels.inbox",
     "telegram": "escalation.channels.telegram",
+    "email": "escalation.channels.email",
+    "wecom": "escalation.channels.robots.wecom",
+    "dingtalk": "escalation.channels.robots.dingtalk",
+    "feishu": "escalation.channels.robots.feishu",
 }
 
 T = TypeVar("T", bound=type)
