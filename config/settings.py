@@ -162,6 +162,12 @@ class Settings:
     audit_keyring: Keyring | None = None
     audit_checkpoint_path: Path | None = None
     trusted_proxies: int = 0
+    # Logs: ``text`` for people, ``json`` (one object per line) for log shippers.
+    log_format: str = "text"
+    # ``/metrics``: a bearer token to require; without one, loopback clients only.
+    metrics_token: str | None = None
+    # A worker on its own serves its metrics on this port (none: not served).
+    worker_metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -259,4 +265,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_console=env_bool(env, PREFIX + "WORKER_CONSOLE", not production),
         smtp=_smtp(env),
         **_audit_and_proxies(env, instance),
+        log_format=env_choice(env, PREFIX + "LOG_FORMAT", "text", ("text", "json")),
+        metrics_token=_metrics_token(env),
+        worker_metrics_port=env_int(env, PREFIX + "WORKER_METRICS_PORT", 0, minimum=0) or None,
     )
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    name = PREFIX + "METRICS_TOKEN"
+    token = env.get(name, "").strip()
+    if token and len(token) < 16:
+        raise ConfigError(name, "must be at least 16 characters (or unset: loopback only)")
+    return token or None
