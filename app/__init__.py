@@ -104,6 +104,11 @@ def _register_blueprints(app: Flask) -> None:
         db().execute(text("SELECT 1"))
         return jsonify({"status": "ok"})
 
+    # /readyz (is paging working?) and /metrics (Prometheus), beside /healthz.
+    from app.monitoring import bp as monitoring_bp
+
+    app.register_blueprint(monitoring_bp)
+
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"

@@ -44,6 +44,7 @@ from config.policy import Policy
 from config.settings import Settings
 from escalation.telegram.actions import Answer, BotActions, Incoming, incoming_from
 from escalation.telegram.calls import make_call
+from escalation.telegram.polling import BotHeartbeat, poll_forever
 from incidents.clock import Clock
 from incidents.db import make_engine, make_sessionmaker
 
@@ -195,18 +196,24 @@ def run_bot_from_settings(settings: Settings, policy: Policy, clock: Clock) -> N
         return
     engine = make_engine(settings.database_url)
     try:
-        actions = actions_for(make_sessionmaker(engine), settings, policy)
-        application = build_application(
-            token=settings.telegram_token,
-            api_url=settings.telegram_api_url,
-            actions=actions,
-            clock=clock,
-        )
+        sessions = make_sessionmaker(engine)
+        actions = actions_for(sessions, settings, policy)
+        token = settings.telegram_token
+
+        def make() -> Application:  # type: ignore[type-arg]
+            return build_application(
+                token=token, api_url=settings.telegram_api_url, actions=actions, clock=clock
+            )
+
         if settings.telegram_mode == "webhook":
-            asyncio.run(register_webhook(application, settings))
+            asyncio.run(register_webhook(make(), settings))
             return
-        logger.info("Telegram bot polling %s", settings.telegram_api_url)
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        logger.info("Telegram bot starting against %s", settings.telegram_api_url)
+        # Telegram away at start (or later) is retried with backoff, and the bot's
+        # heartbeat says so; it never takes the other processes down (issue 9).
+        poll_forever(
+            make, heartbeat=BotHeartbeat(sessions, clock, token), allowed_updates=ALLOWED_UPDATES
+        )
     finally:
         engine.dispose()
 
