@@ -41,7 +41,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy, PolicyError, load_policy
 from config.settings import Settings
-from escalation.channels.base import Channel, make_channel
+from escalation.channels.base import AttachmentSource, Channel, make_channel
+from escalation.channels.robots import ROBOT_KINDS
 from escalation.destinations import ensure_broadcast
 from escalation.outbox import deliver
 from escalation.sweep import sweep
@@ -239,11 +240,17 @@ def _on_signals(stop: threading.Event) -> Callable[[], None]:
 
 
 def channels_from_settings(
-    settings: Settings, policy: Policy, clock: Clock, factory: sessionmaker[Session]
+    settings: Settings,
+    policy: Policy,
+    clock: Clock,
+    factory: sessionmaker[Session],
+    attachments: AttachmentSource | None = None,
 ) -> dict[str, Channel]:
     """The inbox always; the console unless turned off (``FENGHUO_WORKER_CONSOLE``,
     default on outside production, so ``make run`` shows every notice); Telegram when a
-    token is set."""
+    token is set; email when ``FENGHUO_SMTP_HOST`` is (with ``attachments`` making a
+    delivered report's PDF); the group robots always (each group destination carries its
+    own webhook and secret)."""
     common = {"session_factory": factory, "clock": clock}
     channels: dict[str, Channel] = {"inbox": make_channel("inbox", common)}
     if settings.worker_console:
@@ -260,6 +267,26 @@ def channels_from_settings(
                 "timezone": policy.timezone,
             },
         )
+    if settings.smtp is not None:
+        smtp = settings.smtp
+        channels["email"] = make_channel(
+            "email",
+            {
+                **common,
+                "host": smtp.host,
+                "port": smtp.port,
+                "sender": smtp.sender,
+                "security": smtp.security,
+                "user": smtp.user,
+                "password": smtp.password,
+                "timeout": smtp.timeout,
+                "public_url": settings.public_url,
+                "secret_key": settings.secret_key,
+                "attachments": attachments,
+            },
+        )
+    for kind in ROBOT_KINDS:
+        channels[kind] = make_channel(kind, {**common, "public_url": settings.public_url})
     return channels
 
 
@@ -272,13 +299,21 @@ def close_channels(channels: Mapping[str, Channel]) -> None:
 
 
 def run_worker_from_settings(
-    settings: Settings, policy: Policy, clock: Clock, *, stop: threading.Event | None = None
+    settings: Settings,
+    policy: Policy,
+    clock: Clock,
+    *,
+    stop: threading.Event | None = None,
+    attachments: AttachmentSource | None = None,
 ) -> None:
-    """``fenghuo worker``: run with the channels the settings give; on SQLite a second
-    worker exits with status 3 and says why."""
+    """``fenghuo worker``: run with the channels the settings give (``attachments``: the
+    files a delivered report's email carries); on SQLite a second worker exits with
+    status 3 and says why."""
     engine = make_engine(settings.database_url)
     try:
-        channels = channels_from_settings(settings, policy, clock, make_sessionmaker(engine))
+        channels = channels_from_settings(
+            settings, policy, clock, make_sessionmaker(engine), attachments
+        )
         try:
             run_worker(
                 database_url=settings.database_url,

@@ -70,7 +70,10 @@ def worker() -> None:
         # The worker's own figures (rounds, deliveries, due→handed lag) for a second
         # Prometheus target, when it runs apart from the web (docs/operator.md).
         start_http_server(settings.worker_metrics_port, addr=settings.host)
-    run_worker_from_settings(settings, pol, SystemClock())
+    from app.reports.attachments import ReportPdfs
+
+    pdfs = ReportPdfs(database_url=settings.database_url, tz=pol.tz)  # a report's email
+    run_worker_from_settings(settings, pol, SystemClock(), attachments=pdfs)
 
 
 @main.command()
