@@ -52,6 +52,7 @@ def create_app(
     if overrides:
         app.config.update(overrides)
     engine = make_engine(settings.database_url)
+    _bind_audit_keyring(engine, settings)
     app.extensions["fenghuo"] = Services(
         settings=settings,
         engine=engine,
@@ -69,6 +70,13 @@ def create_app(
     if not settings.telegram_enabled:
         logging.getLogger("fenghuo").info("Telegram is off (FENGHUO_TELEGRAM_TOKEN not set)")
     return app
+
+
+def _bind_audit_keyring(engine: Any, settings: Settings) -> None:
+    from incidents.audit import bind_keyring
+
+    if settings.audit_keyring is not None:
+        bind_keyring(engine, settings.audit_keyring, checkpoints=settings.audit_checkpoint_path)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -209,12 +209,11 @@ def _secret_key(env: Mapping[str, str], production: bool, instance: Path) -> str
 
 
 def _audit_and_proxies(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
-    from config.audit_key import load_keyring
+    from config.audit_key import checkpoint_path, load_keyring
 
-    raw = env.get(PREFIX + "AUDIT_CHECKPOINTS", "").strip()
     return {
         "audit_keyring": load_keyring(env, instance=instance),
-        "audit_checkpoint_path": Path(raw) if raw else instance / "audit-checkpoints.jsonl",
+        "audit_checkpoint_path": checkpoint_path(env, instance=instance),
         "trusted_proxies": env_int(env, PREFIX + "TRUSTED_PROXIES", 0, minimum=0),
     }
 

@@ -28,6 +28,9 @@ from incidents.org import Person
 
 # python-telegram-bot 22 warns (an error under -W error) unless retry_after is a timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+# One audit key for the test process, its subprocesses and the apps the tests build.
+TEST_AUDIT_KEY = "test-audit-key-" + "k" * 32
+os.environ.setdefault("FENGHUO_AUDIT_KEY", TEST_AUDIT_KEY)
 
 REQUIRE_ALL = os.environ.get("FENGHUO_REQUIRE_ALL") == "1"
 PG_ADMIN_URL = os.environ.get(
@@ -90,6 +93,8 @@ def pg_database() -> Iterator[str]:
 def truncate_all(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
+        # Past the audit tables' TRUNCATE triggers: a test database starts empty.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         tables = conn.execute(
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
@@ -189,6 +194,7 @@ def make_app(url: str, instance: Path, clock: FrozenClock, **overrides: object) 
             "FENGHUO_INSTANCE_PATH": str(instance),
             "FENGHUO_ENV": "test",
             "FENGHUO_SECRET_KEY": TEST_SECRET,
+            "FENGHUO_AUDIT_KEY": os.environ["FENGHUO_AUDIT_KEY"],
         }
     )
     return create_app(settings, clock=clock, overrides={"TESTING": True, **overrides})

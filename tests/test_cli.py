@@ -59,7 +59,7 @@ def test_audit_verify_exits_0_with_the_count_then_1_naming_the_broken_event(
     engine.dispose()
     code, out = run(env, "audit", "verify")
     assert code == 1
-    assert "seq=7" in out
+    assert "event 7" in out
 
 
 def test_org_import_is_idempotent(env: dict[str, str]) -> None:

@@ -11,7 +11,10 @@ import click
 
 from app.cli import _session, _settings, main
 from config.policy import PolicyError, load_policy
+from config.settings import Settings
 from incidents.audit import verify
+from incidents.audit_checkpoints import CheckpointError, read_checkpoints, write_checkpoint
+from incidents.clock import SystemClock
 
 # --- audit -----------------------------------------------------------------------------
 
@@ -21,14 +24,47 @@ def audit() -> None:
     """The audit chain."""
 
 
+def _checkpoint_file(settings: Settings) -> Path:
+    assert settings.audit_checkpoint_path is not None
+    return settings.audit_checkpoint_path
+
+
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the chain; exit 1 naming the first broken event."""
-    with _session(_settings()) as session:
-        result = verify(session)
-    click.echo(result.describe())
+    """Recompute the chain and check it against the latest checkpoint; exit 1 naming the
+    first broken or missing event."""
+    settings = _settings()
+    keyring = settings.audit_keyring
+    assert keyring is not None
+    try:
+        checkpoints = read_checkpoints(_checkpoint_file(settings), keyring)
+    except CheckpointError as exc:
+        click.echo(f"audit checkpoints not trusted: {exc}", err=True)
+        sys.exit(1)
+    with _session(settings) as session:
+        result = verify(session, checkpoints=checkpoints, keyring=keyring)
+    click.echo(result.describe(), err=not result.ok)
     if not result.ok:
         sys.exit(1)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the chain, then append a signed checkpoint of its head to the checkpoint
+    file (FENGHUO_AUDIT_CHECKPOINTS); run it from cron. Exit 1 if the chain is broken."""
+    settings = _settings()
+    try:
+        with _session(settings) as session:
+            cp = write_checkpoint(
+                session,
+                _checkpoint_file(settings),
+                now=SystemClock().now(),
+                keyring=settings.audit_keyring,
+            )
+    except CheckpointError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"checkpoint written: event {cp.seq}, hash {cp.hash}, at {cp.at}")
 
 
 # --- policy ----------------------------------------------------------------------------

@@ -59,6 +59,8 @@ class ReportDocument:
     phone: str
     filed_at: str
     basis: str
+    # The newest signed checkpoint of the audit chain when the document was made (5.4(c)).
+    audit_checkpoint: str = ""
 
     @property
     def filename(self) -> str:
@@ -203,4 +205,17 @@ def build(session: Session, incident: Incident, report: Report, tz: tzinfo) -> R
         phone=phone,
         filed_at=zh_time(report.filed_at, tz),
         basis=basis,
+        audit_checkpoint=_audit_checkpoint(session),
     )
+
+
+def _audit_checkpoint(session: Session) -> str:
+    """The line every document carries: the newest signed checkpoint of the audit chain,
+    so a printed report can later be held against the chain (5.4(c))."""
+    from incidents.audit import checkpoint_path_for, keyring_for
+    from incidents.audit_checkpoints import latest_checkpoint
+
+    cp = latest_checkpoint(checkpoint_path_for(session), keyring_for(session))
+    if cp is None:
+        return "审计链检查点：（尚无）"
+    return f"审计链检查点：{cp.summary()}"

@@ -106,6 +106,7 @@ def render(doc: ReportDocument) -> bytes:
     story += [
         Spacer(1, 0.6 * cm),
         Paragraph(_para(doc.basis), small),
+        Paragraph(_para(doc.audit_checkpoint), small),
         Spacer(1, 0.4 * cm),
         Table(
             [

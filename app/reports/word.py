@@ -97,6 +97,7 @@ def render(doc: ReportDocument) -> bytes:
         note = _line(word.add_paragraph(), doc.late_note, 12)
         note.runs[0].font.color.rgb = RGBColor(0xA3, 0x16, 0x1C)
     _line(word.add_paragraph(), doc.basis, 10.5)
+    _line(word.add_paragraph(), doc.audit_checkpoint, 9)
     sign = word.add_table(rows=2, cols=2)
     for row, col, text in (
         (0, 0, f"填报人：{doc.filed_by}"),
