@@ -28,7 +28,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,8 @@ FIRST_RETRY = 1.0
 MAX_RETRY = 60.0
 # A poll error marks the bot unhealthy for this long (PTB retries by itself meanwhile).
 QUIET_SECONDS = 30.0
+# A stop waits this long for a poll to end by itself before it is cancelled.
+STOP_SECONDS = 5.0
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -147,11 +149,14 @@ async def _poll_forever(
     try:
         while not stopping.is_set():
             try:
-                await _poll(
-                    make_application(),
-                    heartbeat=heartbeat,
-                    allowed_updates=allowed_updates,
-                    stopping=stopping,
+                await _until_stopped(
+                    _poll(
+                        make_application(),
+                        heartbeat=heartbeat,
+                        allowed_updates=allowed_updates,
+                        stopping=stopping,
+                    ),
+                    stopping,
                 )
                 delay = first_retry
             except (TelegramError, OSError) as exc:
@@ -169,6 +174,25 @@ async def _poll_forever(
                 delay = min(delay * 2, max_retry)
     finally:
         await asyncio.to_thread(heartbeat.forget)
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> None:
+    """Run ``work``; once ``stopping`` is set give it :data:`STOP_SECONDS` to finish (a
+    poll ends by itself), then cancel it (a start still trying to reach Telegram)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_SECONDS)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TelegramError, OSError):
+                await task
+            return
+        task.result()
+    finally:
+        stopper.cancel()
 
 
 async def _poll(
