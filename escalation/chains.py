@@ -5,6 +5,9 @@ each ``repeat_every`` up to ``repeat_max`` more times (``ChainStep.offsets()``),
 timer row per page. A chain has its own acknowledgement: acknowledging cancels the
 pending pages of its ``until = "acknowledged"`` steps in the same transaction, and an
 upgrade starts a new chain that must be acknowledged again by someone at the new grade.
+Inform steps (``kind = "inform"``, timers with ``until = "confirmed"``) are never
+cancelled by an acknowledgement nor by resolution: each recipient confirms receipt
+(``escalation.receipts``); only a new run of the chain (upgrade, downgrade) replaces them.
 
 Runs of a chain (``reason``):
 
@@ -27,6 +30,9 @@ from sqlalchemy.orm import Session
 
 from config.policy import GradePolicy
 from escalation.models import EscalationChain, Timer
+
+# The stop condition stored on an inform step's timers: each recipient's own receipt.
+INFORM_UNTIL = "confirmed"
 
 
 def latest_chain(session: Session, incident_id: int) -> EscalationChain | None:
@@ -87,7 +93,7 @@ def start_chain(
     session.flush()
     timers: list[Timer] = []
     for index, step in enumerate(gp.chain):
-        if acknowledged_at is not None and step.until == "acknowledged":
+        if acknowledged_at is not None and step.until == "acknowledged" and not step.informs:
             continue
         for repeat, offset in enumerate(step.offsets()):
             due = started_at + offset
@@ -121,8 +127,13 @@ def cancel_steps(
     now: datetime,
     chain_id: int | None = None,
     until: Sequence[str] | None = None,
+    informs: bool = True,
 ) -> int:
-    """Cancel pending step timers (of one chain, of some stop conditions); return how many."""
+    """Cancel pending step timers (of one chain, of some stop conditions); return how many.
+
+    ``informs=False`` leaves inform steps running: resolving or closing an incident does
+    not excuse telling the leaders that it happened.
+    """
     stmt = (
         update(Timer)
         .where(Timer.incident_id == incident_id, Timer.kind == "step", Timer.status == "pending")
@@ -133,14 +144,29 @@ def cancel_steps(
         stmt = stmt.where(Timer.chain_id == chain_id)
     if until is not None:
         stmt = stmt.where(Timer.until.in_(list(until)))
+    if not informs:
+        stmt = stmt.where(Timer.until != INFORM_UNTIL)
     result = session.execute(stmt)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def end_chain(session: Session, chain: EscalationChain, *, reason: str, now: datetime) -> int:
-    """Stop a chain run: its pending pages are cancelled; return how many."""
+def end_chain(
+    session: Session,
+    chain: EscalationChain,
+    *,
+    reason: str,
+    now: datetime,
+    informs: bool = True,
+) -> int:
+    """Stop a chain run: its pending pages are cancelled (its informs too unless
+    ``informs=False``: resolution ends the paging, not the informing); return how many."""
     cancelled = cancel_steps(
-        session, incident_id=chain.incident_id, chain_id=chain.id, reason=reason, now=now
+        session,
+        incident_id=chain.incident_id,
+        chain_id=chain.id,
+        reason=reason,
+        now=now,
+        informs=informs,
     )
     if chain.ended_at is None:
         chain.ended_at = now

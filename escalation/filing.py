@@ -16,23 +16,51 @@ A filing after an obligation's deadline (or after its breach) makes it ``late`` 
 needs ``late_reason``; the breach stays on record. Filing stops the obligation's
 warnings and breach alert, and once every initial report is filed the chain's
 ``until = "reported"`` steps stop.
+
+A filing is *delivered*, not only recorded: a report to the leadership
+(``to = "leading_group"``) goes to the obligation's ``inform`` targets (by default the
+leading group's members) with its items as text, a link, and its PDF where the channel
+carries files; for a report to the CAC the leadership is told that it was filed. Both are
+informs: each addressee confirms receipt, or the next person up is told
+(``escalation.receipts``). A supplement or follow-up goes to everyone who received an
+earlier report of the incident. The filer is not sent their own report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.policy import Policy
+from config.policy import DEFAULT_INFORM_ON_FILING, ObligationSpec, Policy
 from escalation import clocks, obligations
 from escalation.chains import cancel_steps
+from escalation.firing import Firing
+from escalation.frozen import get_clock, zone
 from escalation.guard import lock, require_handle
-from escalation.models import FULFILLED, Obligation
+from escalation.messages import report_text
+from escalation.models import FULFILLED, Obligation, Receipt
 from incidents.audit import Actor, record
 from incidents.errors import Conflict, ValidationError
-from incidents.reports import Report, add_report, has_initial, validate_items
+from incidents.models import Incident
+from incidents.org import Person
+from incidents.reports import (
+    ART7_ITEMS,
+    ART8_ITEMS,
+    KIND_NAMES,
+    PROGRESS_ITEM,
+    Report,
+    add_report,
+    has_initial,
+    validate_items,
+)
+
+_LABELS = {
+    key: (spec.number, spec.zh, spec.en)
+    for key, spec in {**ART7_ITEMS, **ART8_ITEMS, "progress": PROGRESS_ITEM}.items()
+}
 
 
 def _names(value: object) -> list[str]:
@@ -153,6 +181,7 @@ def file_report(
                 "late_reason": ob.late_reason,
             },
         )
+    _deliver(session, incident, report, targets, actor=actor, now=now)
     if kind == "initial" and obligations.initial_done(session, incident_id):
         cancel_steps(
             session,
@@ -162,3 +191,73 @@ def file_report(
             now=now,
         )
     return report
+
+
+def _spec(snapshot: dict[str, object], name: str) -> ObligationSpec | None:
+    for raw in snapshot.get("obligations", []):  # type: ignore[attr-defined]
+        if isinstance(raw, dict) and raw.get("name") == name:
+            return ObligationSpec.from_dict(raw, key=f"obligations.{name}")
+    return None
+
+
+def _deliver(
+    session: Session,
+    incident: Incident,
+    report: Report,
+    targets: list[Obligation],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Deliver the filing to its addressees as an inform (see the module doc)."""
+    clock = get_clock(session, incident.id)
+    snapshot = clock.snapshot if clock is not None else {}
+    recipients: list[str] = []
+    within = timedelta(minutes=15)
+    leadership = False
+    for ob in targets:
+        spec = _spec(snapshot, ob.name)
+        inform = spec.inform if spec is not None else DEFAULT_INFORM_ON_FILING.get(ob.to, ())
+        if spec is not None:
+            within = min(within, spec.confirm_within)
+        leadership = leadership or ob.to == "leading_group"
+        recipients += [t for t in inform if t not in recipients]
+    if not targets:
+        # A supplement or follow-up: to whoever received the earlier reports.
+        earlier = session.scalars(
+            select(Person.login)
+            .join(Receipt, Receipt.person_id == Person.id)
+            .where(Receipt.incident_id == incident.id, Receipt.report_id.is_not(None))
+            .distinct()
+        ).all()
+        recipients = [f"person:{login}" for login in sorted(earlier)]
+        leadership = True
+    if not recipients:
+        return
+    tz = zone(clock) if clock is not None else UTC
+    filer = session.get(Person, actor.person_id) if actor.person_id is not None else None
+    first = targets[0] if targets else None
+    kind_zh, kind_en = KIND_NAMES.get(report.kind, (report.kind, report.kind))
+    text_zh, text_en = report_text(
+        title_zh=first.title_zh if first is not None else kind_zh,
+        title_en=first.title_en if first is not None else kind_en,
+        kind_zh=kind_zh,
+        kind_en=kind_en,
+        items=report.items,
+        labels=_LABELS,
+        filed_by=filer.name if filer is not None else actor.login,
+        filed_at=report.filed_at,
+        tz=tz,
+        cac=not leadership,
+    )
+    firing = Firing(session, now=now, default_tz=tz)
+    firing.inform_report(
+        incident,
+        report_id=report.id,
+        targets=recipients,
+        confirm_within=within,
+        text_zh=text_zh,
+        text_en=text_en,
+        exclude=actor.person_id,
+    )
+    firing.finish(actor)

@@ -9,7 +9,15 @@ at :meth:`Firing.finish`, appends one audit event per incident.
 
 Who is told:
 
-- a step: its ``notify`` targets;
+- a page step: its ``notify`` targets, until its stop condition holds;
+- an inform step: its ``notify`` targets, each opening a receipt (``escalation.receipts``)
+  that only they can confirm; its repeats remind only those who have not confirmed, and
+  nothing but a new run of the chain cancels it (not an acknowledgement, not resolution);
+- a receipt timer: when a receipt is still unconfirmed ``confirm_within`` after it was
+  opened, the next person up and the person's deputy are informed, with receipts of
+  their own;
+- a delivered report (:meth:`Firing.inform_report`): the obligation's ``inform`` targets;
+- a step's ``groups``: the named group destinations (robots) get the step's notice too;
 - a warning: the first step's targets of the incident's chain (the command center and
   whoever is paged first: the people who file the report) and the handling lead;
 - a breach: the grade's ``breach_notify``, once per obligation;
@@ -19,23 +27,37 @@ Who is told:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from escalation import obligations
+from config.policy import DEFAULT_CONFIRM_WITHIN, parse_duration
+from escalation import obligations, receipts
 from escalation.chains import latest_chain
 from escalation.enqueue import OutboxWriter
 from escalation.frozen import get_clock, zone
 from escalation.messages import Deadline, Notice, render
-from escalation.models import EscalationChain, IncidentClock, Notification, Obligation, Timer
+from escalation.models import (
+    Destination,
+    EscalationChain,
+    IncidentClock,
+    Notification,
+    Obligation,
+    Receipt,
+    Timer,
+)
 from escalation.recipients import Recipient, Resolver
 from incidents.audit import Actor, record
 from incidents.models import Incident
 from incidents.org import Person
+
+# A timer fired later than this after it was due says how late it is (item 8 of the
+# outage rules: the worker was down, and the reader must know the page is stale).
+LATE_AFTER = timedelta(minutes=2)
 
 
 @dataclass
@@ -69,6 +91,9 @@ class Firing:
         self._clocks: dict[int, IncidentClock | None] = {}
         self._chains: dict[int, EscalationChain] = {}
         self._responders: dict[int, list[str]] = {}
+        # (timer, person, receipt): the inform notices to tie to their receipts at finish.
+        self._receipt_links: list[dict[str, int]] = []
+        self._groups: list[dict[str, Any]] = []
 
     # --- lookups --------------------------------------------------------------------
 
@@ -119,6 +144,8 @@ class Firing:
             return self._warning(timer)
         if timer.kind == "breach":
             return self._breach(timer)
+        if timer.kind == "receipt":
+            return self._receipt(timer)
         self._cancel(timer, f"unknown timer kind {timer.kind!r}")
         return False
 
@@ -132,6 +159,8 @@ class Firing:
         incident = self._incident(timer.incident_id)
         assert timer.chain_id is not None and timer.step_index is not None
         chain = self._chain(timer.chain_id)
+        if chain.steps[timer.step_index].get("kind") == "inform":
+            return self._inform_step(timer, incident, chain)
         reason = ""
         if incident.status in ("resolved", "closed"):
             reason = f"incident {incident.status}"
@@ -153,20 +182,238 @@ class Firing:
             step=timer.step_index,
             repeat=timer.repeat_index,
             deadline=self.nearest(incident.id),
+            late_minutes=self._late(timer),
         )
         self._page(timer, incident, notice, recipients, unresolved)
+        self._to_groups(timer, step.get("groups", ()))
         return True
+
+    def _inform_step(self, timer: Timer, incident: Incident, chain: EscalationChain) -> bool:
+        """Tell the step's leaders; each confirms receipt (see the module doc)."""
+        assert timer.step_index is not None
+        step = chain.steps[timer.step_index]
+        within = parse_duration(
+            step.get("confirm_within", DEFAULT_CONFIRM_WITHIN), key="confirm_within"
+        )
+        recipients, unresolved = self.resolver.resolve(step["notify"], incident)
+        links: dict[int, int] = {}
+        if not timer.repeat_index:
+            for r in recipients:
+                receipt, _ = receipts.open_receipt(
+                    self.session,
+                    incident_id=incident.id,
+                    person_id=r.person_id,
+                    source="step",
+                    key=receipts.step_key(chain.id, timer.step_index, r.person_id),
+                    target=r.target,
+                    confirm_within=within,
+                    now=self.now,
+                    chain_id=chain.id,
+                    step_index=timer.step_index,
+                )
+                links[r.person_id] = receipt.id
+        else:
+            # A reminder reaches only those whose receipt is still open: the people told
+            # the first time, whoever holds the post now.
+            waiting = self.session.scalars(
+                select(Receipt).where(
+                    Receipt.chain_id == chain.id,
+                    Receipt.step_index == timer.step_index,
+                    Receipt.source == "step",
+                    Receipt.confirmed_at.is_(None),
+                )
+            ).all()
+            if not waiting:
+                self._cancel(timer, "every recipient confirmed receipt")
+                return False
+            people = {p.id: p for p in self._people([w.person_id for w in waiting])}
+            recipients = [
+                Recipient(w.target, p.id, p.login, p.name, p.language)
+                for w in waiting
+                if (p := people.get(w.person_id)) is not None and p.active
+            ]
+            unresolved = []
+            links = {w.person_id: w.id for w in waiting}
+        notice = Notice(
+            "inform",
+            step=timer.step_index,
+            repeat=timer.repeat_index,
+            deadline=self.nearest(incident.id),
+            late_minutes=self._late(timer),
+        )
+        self._page(timer, incident, notice, recipients, unresolved, links=links)
+        self._to_groups(timer, step.get("groups", ()))
+        return True
+
+    def _receipt(self, timer: Timer) -> bool:
+        """A receipt not confirmed in time: inform the next person up and the deputy."""
+        receipt = self.session.get(Receipt, timer.receipt_id) if timer.receipt_id else None
+        if receipt is None or receipt.confirmed_at is not None:
+            self._cancel(timer, "confirmed")
+            return False
+        if receipt.escalated_at is not None:
+            self._cancel(timer, "already escalated")
+            return False
+        incident = self._incident(timer.incident_id)
+        receipt.escalated_at = self.now
+        within = parse_duration(receipt.confirm_within, key="confirm_within")
+        person = self.session.get(Person, receipt.person_id)
+        targets = receipts.escalation_targets(self.resolver, incident, receipt.person_id)
+        links: dict[int, int] = {}
+        recipients: list[Recipient] = []
+        for target, p in targets:
+            opened, _ = receipts.open_receipt(
+                self.session,
+                incident_id=incident.id,
+                person_id=p.id,
+                source="escalated",
+                key=receipts.escalated_key(receipt.id, p.id),
+                target=target,
+                confirm_within=within,
+                now=self.now,
+                report_id=receipt.report_id,
+                escalated_from_id=receipt.id,
+            )
+            links[p.id] = opened.id
+            recipients.append(Recipient(target, p.id, p.login, p.name, p.language))
+        notice = Notice(
+            "inform",
+            deadline=self.nearest(incident.id),
+            unconfirmed_name=person.name if person is not None else "",
+            unconfirmed_minutes=max(int(within.total_seconds() // 60), 1),
+            extra={"unconfirmed_receipt_id": receipt.id, "report_id": receipt.report_id},
+            late_minutes=self._late(timer),
+        )
+        self._page(
+            timer,
+            incident,
+            notice,
+            recipients,
+            [] if recipients else ["next_up"],
+            links=links,
+        )
+        return True
+
+    def inform_report(
+        self,
+        incident: Incident,
+        *,
+        report_id: int,
+        targets: Sequence[str],
+        confirm_within: timedelta,
+        text_zh: str,
+        text_en: str,
+        exclude: int | None = None,
+    ) -> Timer:
+        """Deliver a filed report (or the news that one was filed) to ``targets`` as an
+        inform: a notice of its own, a receipt per person."""
+        timer = Timer(
+            incident_id=incident.id,
+            kind="notice",
+            notice="report",
+            due_at=self.now,
+            status="pending",
+            cancel_reason="",
+            note=f"report {report_id}",
+            created_at=self.now,
+        )
+        self.session.add(timer)
+        self.session.flush()
+        recipients, unresolved = self.resolver.resolve(list(targets), incident)
+        recipients = [r for r in recipients if r.person_id != exclude]
+        links: dict[int, int] = {}
+        for r in recipients:
+            receipt, _ = receipts.open_receipt(
+                self.session,
+                incident_id=incident.id,
+                person_id=r.person_id,
+                source="report",
+                key=receipts.report_key(report_id, r.person_id),
+                target=r.target,
+                confirm_within=confirm_within,
+                now=self.now,
+                report_id=report_id,
+            )
+            links[r.person_id] = receipt.id
+        notice = Notice(
+            "report",
+            extra={
+                "report_id": report_id,
+                "link_path": f"/incidents/{incident.id}/reports/{report_id}",
+                "text_zh": text_zh,
+                "text_en": text_en,
+            },
+        )
+        self._page(timer, incident, notice, recipients, unresolved, links=links)
+        return timer
+
+    def _people(self, ids: list[int]) -> list[Person]:
+        if not ids:
+            return []
+        return list(self.session.scalars(select(Person).where(Person.id.in_(set(ids)))))
+
+    def _late(self, timer: Timer) -> int | None:
+        late = self.now - timer.due_at
+        return int(late.total_seconds() // 60) if late > LATE_AFTER else None
+
+    def _to_groups(self, timer: Timer, names: Sequence[str]) -> None:
+        """Queue the timer's notice for each named group destination (no person)."""
+        if not names:
+            return
+        found = self.session.scalars(
+            select(Destination).where(
+                Destination.person_id.is_(None),
+                Destination.label.in_(list(names)),
+                Destination.enabled.is_(True),
+            )
+        ).all()
+        incident = self._incident(timer.incident_id)
+        step = timer.step_index
+        text_zh, text_en, payload = render(
+            incident,
+            Notice(
+                "step", step=step, repeat=timer.repeat_index, deadline=self.nearest(incident.id)
+            ),
+            self.tz(incident.id),
+        )
+        body = json.dumps(payload, ensure_ascii=False, default=str)
+        for dest in found:
+            self._groups.append(
+                {
+                    "incident_id": incident.id,
+                    "timer_id": timer.id,
+                    "person_id": None,
+                    "channel": dest.kind,
+                    "destination_id": dest.id,
+                    "kind": "step",
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": self.now,
+                    "last_error": "",
+                    "payload_json": body,
+                    "text_zh": text_zh,
+                    "text_en": text_en,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+            )
+        missing = sorted(set(names) - {d.label for d in found})
+        if missing:
+            self._events.setdefault(incident.id, []).append(
+                {"timer": timer.id, "kind": "groups_unresolved", "groups": missing}
+            )
 
     def _first_responders(self, incident: Incident) -> list[str]:
         if incident.id not in self._responders:
             chain = latest_chain(self.session, incident.id)
             clock = self._clock(incident.id)
-            if chain is not None and chain.steps:
-                self._responders[incident.id] = list(chain.steps[0]["notify"])
-            else:
-                self._responders[incident.id] = (
-                    list(clock.snapshot["chain"][0]["notify"]) if clock is not None else []
-                )
+            steps = chain.steps if chain is not None and chain.steps else []
+            if not steps and clock is not None:
+                steps = clock.snapshot["chain"]
+            # The first *page* step: the people who respond and file (inform steps tell
+            # leaders, who are not the ones asked to file).
+            pages = [s for s in steps if s.get("kind", "page") == "page"] or steps
+            self._responders[incident.id] = list(pages[0]["notify"]) if pages else []
         return self._responders[incident.id]
 
     def _warning(self, timer: Timer) -> bool:
@@ -174,6 +421,11 @@ class Firing:
         assert ob is not None
         if ob.status != "pending" or ob.due_at is None:
             self._cancel(timer, f"obligation {ob.status}")
+            return False
+        if ob.due_at <= self.now:
+            # Back after an outage: a warning for a deadline already past would mislead;
+            # the breach alert speaks for it.
+            self._cancel(timer, "the deadline has already passed")
             return False
         incident = self._incident(timer.incident_id)
         recipients, unresolved = self.resolver.resolve(self._first_responders(incident), incident)
@@ -186,7 +438,12 @@ class Firing:
                         "handling_lead", person.id, person.login, person.name, person.language
                     )
                 )
-        notice = Notice("warning", obligation=deadline_of(ob), fraction=timer.fraction)
+        notice = Notice(
+            "warning",
+            obligation=deadline_of(ob),
+            fraction=timer.fraction,
+            late_minutes=self._late(timer),
+        )
         self._page(timer, incident, notice, recipients, unresolved)
         return True
 
@@ -201,9 +458,8 @@ class Firing:
         targets = list(clock.snapshot["breach_notify"]) if clock is not None else []
         recipients, unresolved = self.resolver.resolve(targets, incident)
         self._missed.append(ob)
-        self._page(
-            timer, incident, Notice("breach", obligation=deadline_of(ob)), recipients, unresolved
-        )
+        notice = Notice("breach", obligation=deadline_of(ob), late_minutes=self._late(timer))
+        self._page(timer, incident, notice, recipients, unresolved)
         return True
 
     def _page(
@@ -213,6 +469,8 @@ class Firing:
         notice: Notice,
         recipients: list[Recipient],
         unresolved: list[str],
+        *,
+        links: dict[int, int] | None = None,
     ) -> None:
         timer.status = "fired"
         timer.fired_at = self.now
@@ -228,6 +486,10 @@ class Firing:
                 text_en=text_en,
                 payload=payload,
             )
+            if links and r.person_id in links:
+                self._receipt_links.append(
+                    {"tid": timer.id, "pid": r.person_id, "rid": links[r.person_id]}
+                )
         self.stats.fired += 1
         self._events.setdefault(incident.id, []).append(
             {
@@ -252,16 +514,19 @@ class Firing:
         """Write an immediate notice (acknowledged, resolved, reopened, case) as a fired
         timer, to ``person_ids`` or to everyone notified about the incident so far."""
         if person_ids is None:
-            person_ids = list(
-                self.session.scalars(
+            person_ids = [
+                pid
+                for pid in self.session.scalars(
                     select(Notification.person_id)
                     .where(
                         Notification.incident_id == incident.id,
-                        Notification.kind.in_(("step", "warning", "breach")),
+                        Notification.kind.in_(("step", "inform", "warning", "breach")),
+                        Notification.person_id.is_not(None),
                     )
                     .distinct()
                 )
-            )
+                if pid is not None
+            ]
         people = [self.session.get(Person, pid) for pid in sorted(set(person_ids))]
         recipients = [
             Recipient("notified", p.id, p.login, p.name, p.language)
@@ -287,6 +552,23 @@ class Firing:
         """Insert the queued outbox rows and append the audit events; call once, last."""
         self.session.flush()
         self.stats.notifications += self.outbox.flush()
+        if self._groups:
+            written = self.session.execute(insert_rows(self.session), self._groups)
+            self.stats.notifications += max(int(written.rowcount), 0)  # type: ignore[attr-defined]
+            self._groups.clear()
+        if self._receipt_links:
+            notes = Notification.__table__
+            assert isinstance(notes, Table)
+            self.session.connection().execute(
+                update(notes)
+                .where(
+                    notes.c.timer_id == bindparam("tid"),
+                    notes.c.person_id == bindparam("pid"),
+                )
+                .values(receipt_id=bindparam("rid")),
+                self._receipt_links,
+            )
+            self._receipt_links.clear()
         for ob in sorted(self._missed, key=lambda o: o.id):
             record(
                 self.session,
@@ -312,6 +594,12 @@ class Firing:
         self._missed.clear()
         self._events.clear()
         return self.stats
+
+
+def insert_rows(session: Session) -> Any:
+    """A plain INSERT of notification rows (group notices: one per timer and group; the
+    sweep's lock on the timer keeps it to one, the partial unique index too)."""
+    return insert(Notification)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -45,6 +45,11 @@ class Notice:
     actor_name: str = ""
     detail: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Fired this long after it was due (the worker was down): the text says so.
+    late_minutes: int | None = None
+    # An inform escalated for want of a receipt: who did not confirm, within how long.
+    unconfirmed_name: str = ""
+    unconfirmed_minutes: int | None = None
 
 
 def _when(at: datetime, tz: tzinfo) -> str:
@@ -63,7 +68,28 @@ def render(incident: Incident, notice: Notice, tz: tzinfo) -> tuple[str, str, di
     """Chinese text, English text and the JSON payload for ``notice`` about ``incident``."""
     zh, en = _head(incident)
     kind = notice.kind
-    if kind == "step":
+    if kind == "inform":
+        step = (notice.step or 0) + 1
+        if notice.unconfirmed_name:
+            zh += (
+                f":{notice.unconfirmed_name}未在{notice.unconfirmed_minutes}分钟内签收,"
+                "现向您通报,请知悉并签收。"
+            )
+            en += (
+                f": {notice.unconfirmed_name} did not confirm receipt within "
+                f"{notice.unconfirmed_minutes} min, so you are informed; please confirm receipt."
+            )
+        else:
+            zh += f"特此通报(第{step}级),请知悉并签收" + (
+                f"(第{notice.repeat}次提醒)。" if notice.repeat else "。"
+            )
+            en += f" — for your information (step {step}); please confirm receipt" + (
+                f" (reminder {notice.repeat})." if notice.repeat else "."
+            )
+    elif kind == "report":
+        zh += ":" + str(notice.extra.get("text_zh", ""))
+        en += ": " + str(notice.extra.get("text_en", ""))
+    elif kind == "step":
         step = (notice.step or 0) + 1
         again = notice.repeat or 0
         zh += f"需要您确认处置(第{step}级" + (f",第{again}次重复提醒)。" if again else ")。")
@@ -98,10 +124,13 @@ def render(incident: Incident, notice: Notice, tz: tzinfo) -> tuple[str, str, di
     else:  # "case" and anything a higher layer writes: its own words
         zh += ":" + str(notice.extra.get("text_zh", notice.detail))
         en += ": " + str(notice.extra.get("text_en", notice.detail))
-    if notice.deadline is not None and kind in ("step", "acknowledged"):
+    if notice.deadline is not None and kind in ("step", "inform", "acknowledged"):
         d = notice.deadline
         zh += f"最近时限:{d.title_zh} {_when(d.due_at, tz)} 前。"
         en += f" Nearest deadline: {d.title_en} by {_when(d.due_at, tz)}."
+    if notice.late_minutes:
+        zh += f"(本条迟发{notice.late_minutes}分钟:烽火曾中断,应于此前发出。)"
+        en += f" (Sent {notice.late_minutes} min late: Fenghuo was not running when it was due.)"
     payload: dict[str, Any] = {
         "number": incident.number,
         "grade": incident.grade,
@@ -114,6 +143,62 @@ def render(incident: Incident, notice: Notice, tz: tzinfo) -> tuple[str, str, di
         "deadline": notice.deadline.to_dict() if notice.deadline else None,
         "link_path": f"/incidents/{incident.id}",
         "timezone": str(tz),
-        **dict(notice.extra),
+        "late_minutes": notice.late_minutes,
+        # A report's text is the message itself; other kinds keep their extra facts.
+        **{
+            k: v
+            for k, v in notice.extra.items()
+            if kind != "report" or k not in ("text_zh", "text_en")
+        },
     }
     return zh, en, payload
+
+
+# A delivered report's items in a message: enough to read on a phone, the rest behind the
+# link (Telegram carries at most 4,096 characters).
+_ITEM_CHARS = 600
+_REPORT_CHARS = 3000
+
+
+def report_text(
+    *,
+    title_zh: str,
+    title_en: str,
+    kind_zh: str,
+    kind_en: str,
+    items: Mapping[str, Any],
+    labels: Mapping[str, tuple[str, str, str]],
+    filed_by: str,
+    filed_at: datetime,
+    tz: tzinfo,
+    cac: bool,
+) -> tuple[str, str]:
+    """The Chinese and English text of a delivered report (``labels``: key → number,
+    zh, en). For a report to the CAC the leadership is told that it was filed."""
+    when = _when(filed_at, tz)
+    if cac:
+        zh = f"{filed_by}已于 {when} 报送《{title_zh}》({kind_zh})。报送内容:"
+        en = f"{filed_by} filed “{title_en}” ({kind_en}) at {when}. As filed:"
+    else:
+        zh = f"{filed_by}于 {when} 报送《{title_zh}》({kind_zh}),请审阅并签收:"
+        en = f"{filed_by} filed “{title_en}” ({kind_en}) at {when}; please read and confirm:"
+    zh_lines, en_lines = [zh], [en]
+    for key, value in items.items():
+        number, label_zh, label_en = labels.get(key, ("", key, key))
+        text = _item_value(value)
+        if len(text) > _ITEM_CHARS:
+            text = text[: _ITEM_CHARS - 1] + "…"
+        zh_lines.append(f"({number}){label_zh}:{text}")
+        en_lines.append(f"({number}) {label_en}: {text}")
+    zh_text, en_text = "\n".join(zh_lines), "\n".join(en_lines)
+    if len(zh_text) > _REPORT_CHARS:
+        zh_text = zh_text[: _REPORT_CHARS - 20] + "…(全文见链接)"
+    if len(en_text) > _REPORT_CHARS:
+        en_text = en_text[: _REPORT_CHARS - 20] + "… (full text at the link)"
+    return zh_text, en_text
+
+
+def _item_value(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
+    return str(value)

@@ -172,7 +172,9 @@ def mark_missed(session: Session, ob: Obligation, *, now: datetime) -> bool:
     result = session.execute(
         update(Obligation)
         .where(Obligation.id == ob.id, Obligation.status == "pending")
-        .values(status="missed", breached_at=now, updated_at=now)
+        # The breach happened at the deadline, not when a sweep noticed it (a worker
+        # back after an outage must not move the moment of breach to its restart).
+        .values(status="missed", breached_at=ob.due_at, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -181,8 +181,8 @@ def resolve(
     )
     chain = current_chain(session, incident_id)
     if chain is not None:
-        end_chain(session, chain, reason="resolved", now=now)
-    cancel_steps(session, incident_id=incident_id, reason="resolved", now=now)
+        end_chain(session, chain, reason="resolved", now=now, informs=False)
+    cancel_steps(session, incident_id=incident_id, reason="resolved", now=now, informs=False)
     assert incident.resolved_at is not None
     clock.handled_promptly = incident.resolved_at <= clock.handling_due_at
     clock.updated_at = now
@@ -232,7 +232,7 @@ def close(
     incident = change_status(
         session, incident_id=incident_id, to="closed", actor=actor, now=now, reason=reason
     )
-    cancel_steps(session, incident_id=incident_id, reason="closed", now=now)
+    cancel_steps(session, incident_id=incident_id, reason="closed", now=now, informs=False)
     return incident
 
 
