@@ -1,11 +1,17 @@
 """Writing the outbox: notification rows in the transaction of the state change.
 
-A person is reached on the in-app inbox always, on each kind of destination they have
-enabled (the first of each kind), and on every enabled broadcast destination (a row
-with no person, such as the console in demos). One row per (timer, person, channel):
-the unique constraint makes a second write of the same notice a no-op, so firing the
-same timer twice — which the sweep's locks already prevent — could still not page
-anyone twice.
+A person is reached on the in-app inbox always, on the *first* of their enabled
+destinations (lowest ``priority``, then oldest), and on every enabled broadcast
+destination (a row with no person labelled ``broadcast``, such as the console in
+demos). The row of the first destination starts its fallback clock
+(``fallback_since``): if it is not sent within the policy's ``fallback_after`` the next
+destination is given the notice, then the next person up (``escalation.handover``).
+Group destinations (no person, any other label) are written by the firing for the
+steps that name them; they are no one's broadcast.
+
+One row per (timer, person, channel): the unique constraint makes a second write of the
+same notice a no-op, so firing the same timer twice — which the sweep's locks already
+prevent — could still not page anyone twice.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from sqlalchemy.orm import Session
 from escalation.models import Destination, Notification
 
 INBOX = "inbox"
+# The label of a destination without a person that reaches everyone (ensure_broadcast).
+BROADCAST = "broadcast"
 
 
 def upsert_ignore(session: Session) -> Insert:
@@ -35,6 +43,16 @@ def upsert_ignore(session: Session) -> Insert:
     )
 
 
+def ordered_destinations(session: Session, person_id: int) -> list[tuple[str, int]]:
+    """(kind, id) of ``person_id``'s enabled destinations in the order they are tried."""
+    rows = session.execute(
+        select(Destination.kind, Destination.id)
+        .where(Destination.person_id == person_id, Destination.enabled.is_(True))
+        .order_by(Destination.priority, Destination.id)
+    ).all()
+    return [(kind, did) for kind, did in rows if kind != INBOX]
+
+
 class OutboxWriter:
     """Collects notification rows for one transaction and inserts them at once."""
 
@@ -42,44 +60,53 @@ class OutboxWriter:
         self.session = session
         self.now = now
         self._rows: list[dict[str, Any]] = []
-        self._personal: dict[int, list[tuple[str, int]]] = {}
+        self._first: dict[int, tuple[str, int] | None] = {}
         self._broadcast: list[tuple[str, int]] | None = None
 
     def _load(self, person_ids: list[int]) -> None:
-        missing = [p for p in person_ids if p not in self._personal]
         if self._broadcast is None:
-            self._broadcast = []
             rows = self.session.execute(
                 select(Destination.kind, Destination.id)
-                .where(Destination.person_id.is_(None), Destination.enabled.is_(True))
+                .where(
+                    Destination.person_id.is_(None),
+                    Destination.label == BROADCAST,
+                    Destination.enabled.is_(True),
+                )
                 .order_by(Destination.id)
             ).all()
             self._broadcast = _first_per_kind([(k, i) for k, i in rows])
+        missing = [p for p in person_ids if p not in self._first]
         if not missing:
             return
         for pid in missing:
-            self._personal[pid] = []
+            self._first[pid] = None
         personal = self.session.execute(
             select(Destination.person_id, Destination.kind, Destination.id)
             .where(Destination.person_id.in_(missing), Destination.enabled.is_(True))
-            .order_by(Destination.id)
+            .order_by(Destination.person_id, Destination.priority, Destination.id)
         ).all()
-        grouped: dict[int, list[tuple[str, int]]] = {}
         for owner, kind, did in personal:
-            if owner is not None:
-                grouped.setdefault(owner, []).append((kind, did))
-        for pid, dests in grouped.items():
-            self._personal[pid] = _first_per_kind(dests)
+            if owner is not None and kind != INBOX and self._first.get(owner) is None:
+                self._first[owner] = (kind, did)
 
     def channels_for(self, person_id: int) -> list[tuple[str, int | None]]:
-        """(channel kind, destination id) pairs that reach ``person_id``."""
+        """(channel kind, destination id) pairs a new notice to ``person_id`` goes to:
+        the inbox, their first destination, the broadcast ones."""
+        return [(kind, did) for kind, did, _ in self._targets(person_id)]
+
+    def _targets(self, person_id: int) -> list[tuple[str, int | None, bool]]:
+        """As :meth:`channels_for`, with whether the row starts a fallback clock."""
         self._load([person_id])
-        out: list[tuple[str, int | None]] = [(INBOX, None)]
+        out: list[tuple[str, int | None, bool]] = [(INBOX, None, False)]
         kinds = {INBOX}
-        for kind, did in [*self._personal[person_id], *(self._broadcast or [])]:
+        first = self._first[person_id]
+        if first is not None:
+            out.append((first[0], first[1], True))
+            kinds.add(first[0])
+        for kind, did in self._broadcast or []:
             if kind not in kinds:
                 kinds.add(kind)
-                out.append((kind, did))
+                out.append((kind, did, False))
         return out
 
     def add(
@@ -94,10 +121,11 @@ class OutboxWriter:
         payload: Mapping[str, Any],
         fallback_of_id: int | None = None,
         only_channels: tuple[str, ...] | None = None,
+        receipt_id: int | None = None,
     ) -> None:
-        """Queue one notice to ``person_id`` on each of their channels."""
+        """Queue one notice to ``person_id``: inbox, first destination, broadcasts."""
         body = json.dumps(dict(payload), ensure_ascii=False, default=str)
-        for channel, destination_id in self.channels_for(person_id):
+        for channel, destination_id, clocked in self._targets(person_id):
             if only_channels is not None and channel not in only_channels:
                 continue
             self._rows.append(
@@ -113,6 +141,8 @@ class OutboxWriter:
                     "next_attempt_at": self.now,
                     "last_error": "",
                     "fallback_of_id": fallback_of_id,
+                    "fallback_since": self.now if clocked else None,
+                    "receipt_id": receipt_id,
                     "payload_json": body,
                     "text_zh": text_zh,
                     "text_en": text_en,

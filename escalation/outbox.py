@@ -1,19 +1,35 @@
-"""Delivering the outbox: claim with a lease, send outside the transaction, write back.
+"""Delivering the outbox: claim with a lease, send, write back — before the next send.
 
-1. **Claim** (one short transaction): rows that are ``pending`` and due, or ``sending``
-   with a lapsed lease (the worker holding them died), ``FOR UPDATE SKIP LOCKED`` on
-   PostgreSQL. Each becomes ``sending`` under a fresh lease token until ``now + lease``,
-   and an attempt row is written before anything is sent (STYLE.md 6). A lapsed claim's
-   open attempt is closed as ``lease_expired``.
+1. **Claim** (one short transaction, a few rows of one channel): rows whose lease
+   lapsed (``sending``, ``next_attempt_at`` passed: the worker holding them died) before
+   any ``pending`` one, so a dead worker's rows are taken over at the first round after
+   their lease, not after the backlog; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL. Each
+   becomes ``sending`` under a fresh lease token, and an attempt row is written before
+   anything is sent (STYLE.md 6). A lapsed claim's open attempt is closed as
+   ``lease_expired``. The lease of a row restarts when *its* send starts (``now +
+   lease``), never while it waits behind others' sends, and it is at least the
+   channel's own ``timeout`` plus :data:`LEASE_MARGIN`, so a slow send is never taken
+   over while it may still succeed.
 2. **Send**, with no transaction open: ``channel.send(message)``.
-3. **Write back** (one transaction per few sends, and at once after a failure), each
-   notification only if its lease token still matches — a worker that stalled past its
-   lease cannot overwrite the one that took over. Sent: done. A temporary error:
-   ``pending`` again after exponential backoff (``backoff_base × 2^(attempt-1)``, at
-   most an hour) or after the channel's ``retry_after``; after ``max_attempts`` it
-   fails. A permanent error: the destination is disabled with the reason, and the
-   notification fails. A failed notification falls back: the same person's in-app inbox
-   (always), and the next person up the chain.
+3. **Write back** (one short transaction) before the next send, only if the lease token
+   still matches — a worker that stalled past its lease cannot overwrite the one that
+   took over. A worker killed mid-send therefore repeats at most the one message it had
+   in flight. Sent: done (the fallback clock stops). A flood wait (``ChannelError`` with
+   ``retry_after``: Telegram's RetryAfter, a robot's throttle, the local flood limiter,
+   the sender lock held elsewhere): ``pending`` again after that wait, *not* counted
+   against ``max_attempts``. Another temporary error: ``pending`` again after
+   exponential backoff (``backoff_base × 2^(attempt-1)``, at most :data:`MAX_BACKOFF`);
+   after ``max_attempts`` it fails. A permanent error: the destination is disabled with
+   the reason, and the notification fails. A failed notification is handed on at once
+   (``escalation.handover``: the person's next destination, then the next person up);
+   one still unsent after ``fallback_after`` is handed on by the round's hand-over
+   sweep, while it keeps retrying here.
+
+Rows are taken a channel at a time in turn (``inbox``, ``telegram``, … and one lane for
+kinds this worker has no channel for), and a channel whose send failed with a temporary
+error is not tried again in the same call: one unreachable service costs one timeout per
+call, and the other channels' rows — the email a fallback just wrote — do not wait
+behind it.
 
 Delivery is at least once: a worker killed after the far end accepted a message but
 before the write-back sends it again after the lease. Never twice per (timer, person,
@@ -22,18 +38,21 @@ channel) row, and the inbox channel is idempotent per notification.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Select, Table, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
 from escalation.channels.base import Channel, ChannelError, OutgoingMessage, accepting
-from escalation.fallback import fall_back
+from escalation.handover import hand_on, handed_on
 from escalation.models import (
+    LEASED_NOTIFICATION,
     QUEUED_NOTIFICATION,
     DeliveryAttempt,
     Destination,
@@ -43,7 +62,13 @@ from incidents.audit import record, system_actor
 from incidents.clock import Clock
 from incidents.org import Person
 
-MAX_BACKOFF = timedelta(hours=1)
+# The longest pause between two retries of a temporary failure. The notice does not
+# wait for it: it is handed on after ``fallback_after`` whatever the backoff.
+MAX_BACKOFF = timedelta(minutes=10)
+# A lease outlives the channel's own timeout by this much.
+LEASE_MARGIN = timedelta(seconds=5)
+# Rows of one channel claimed at a time; each one's lease restarts when its send starts.
+CLAIM_SIZE = 10
 
 
 @dataclass
@@ -51,6 +76,7 @@ class DeliveryResult:
     claimed: int = 0
     sent: int = 0
     retried: int = 0
+    delayed: int = 0
     failed: int = 0
     fallbacks: int = 0
     more: bool = False
@@ -78,6 +104,15 @@ def backoff(policy: Policy, attempt: int) -> timedelta:
     """Delay before retry number ``attempt`` (1-based) of a temporary failure."""
     delay: timedelta = policy.outbox.backoff_base * (2 ** max(attempt - 1, 0))
     return min(delay, MAX_BACKOFF)
+
+
+def lease_for(policy: Policy, channel: Channel | None) -> timedelta:
+    """The lease of one send on ``channel``: the policy's, or longer than the channel's
+    own timeout (``channel.timeout`` seconds, where it says) by :data:`LEASE_MARGIN`."""
+    timeout = getattr(channel, "timeout", None)
+    if isinstance(timeout, int | float) and timeout > 0:
+        return max(policy.outbox.lease, timedelta(seconds=float(timeout)) + LEASE_MARGIN)
+    return policy.outbox.lease
 
 
 def _message(
@@ -121,29 +156,45 @@ def _claim(
     batch: int,
     lease: timedelta,
     held_elsewhere: Sequence[str] = (),
+    channel: str | None = None,
+    other_than: Sequence[str] = (),
 ) -> list[_Claim]:
-    stmt = (
-        select(Notification)
-        .where(
-            text(f"notification.{QUEUED_NOTIFICATION}"),
-            Notification.next_attempt_at <= now,
-            # Rows of a channel that another process is sending for (the Telegram bot's
-            # sender lock) are left to it. A kind no worker has stays claimable, so a
-            # misconfiguration ends in retries and a fallback, never in silence.
-            Notification.channel.not_in(held_elsewhere),
-        )
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(batch)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(session.scalars(stmt))
+    """Claim up to ``batch`` due rows, lapsed leases first: of ``channel`` only when
+    given, else of any kind but ``held_elsewhere`` and ``other_than``."""
+
+    def due(queue: str) -> Select[Notification]:
+        stmt = select(Notification).where(text(f"notification.{queue}"))
+        stmt = stmt.where(Notification.next_attempt_at <= now)
+        if channel is not None:
+            stmt = stmt.where(Notification.channel == channel)
+        # Rows of a channel that another process is sending for (the Telegram bot's
+        # sender lock) are left to it. A kind no worker has stays claimable, so a
+        # misconfiguration ends in retries and a hand-over, never in silence.
+        excluded = [*held_elsewhere, *other_than]
+        if excluded:
+            stmt = stmt.where(Notification.channel.not_in(excluded))
+        return stmt.order_by(Notification.next_attempt_at, Notification.id)
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows: list[Notification] = []
+    for queue in (LEASED_NOTIFICATION, QUEUED_NOTIFICATION):
+        if len(rows) >= batch:
+            break
+        stmt = due(queue)
+        if rows:
+            stmt = stmt.where(Notification.id.not_in([n.id for n in rows]))
+        stmt = stmt.limit(batch - len(rows))
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows.extend(session.scalars(stmt))
     if not rows:
         return []
-    people = {
-        p.id: p
-        for p in session.scalars(select(Person).where(Person.id.in_({n.person_id for n in rows})))
-    }
+    person_ids = {n.person_id for n in rows if n.person_id is not None}
+    people = (
+        {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+        if person_ids
+        else {}
+    )
     dest_ids = {n.destination_id for n in rows if n.destination_id is not None}
     dests = (
         {d.id: d for d in session.scalars(select(Destination).where(Destination.id.in_(dest_ids)))}
@@ -235,7 +286,8 @@ def _write_back(
         )
         .with_for_update()
     ).first()
-    attempt_outcome = outcome.kind
+    flood = outcome.kind == "temporary" and outcome.retry_after is not None
+    attempt_outcome = "flood_wait" if flood else outcome.kind
     error = outcome.error
     if n is None:
         error = (error + "; " if error else "") + "lease lost before the result was written"
@@ -256,16 +308,20 @@ def _write_back(
     n.updated_at = now
     if outcome.kind == "sent":
         n.status, n.sent_at, n.external_id, n.last_error = "sent", now, outcome.external_id, ""
+        n.fallback_since = None
         result.sent += 1
         return
     n.last_error = error
+    if flood:
+        # A flood wait delays; it is not a failed attempt (issue 9 point 5). The
+        # fallback clock keeps running, so a long storm still hands the notice on.
+        n.attempts = max(n.attempts - 1, 0)
+        n.status = "pending"
+        n.next_attempt_at = now + timedelta(seconds=max(outcome.retry_after or 0.0, 0.0))
+        result.delayed += 1
+        return
     if outcome.kind == "temporary" and n.attempts < policy.outbox.max_attempts:
-        delay = (
-            timedelta(seconds=max(outcome.retry_after, 0.0))
-            if outcome.retry_after is not None
-            else backoff(policy, n.attempts)
-        )
-        n.status, n.next_attempt_at = "pending", now + delay
+        n.status, n.next_attempt_at = "pending", now + backoff(policy, n.attempts)
         result.retried += 1
         return
     n.status = "failed"
@@ -292,51 +348,104 @@ def _write_back(
                 data={"person_id": n.person_id, "channel": n.channel, "reason": error},
             )
     session.flush()
-    result.fallbacks += fall_back(session, n, reason, now)
+    if n.fallback_since is not None or not handed_on(session, n):
+        result.fallbacks += hand_on(session, n, reason=reason, now=now)
+    else:
+        n.fallback_since = None
 
 
 def _write_back_sent(
-    session: Session,
-    sent: list[tuple[_Claim, _Outcome]],
-    *,
-    now: datetime,
-    result: DeliveryResult,
+    session: Session, claim: _Claim, outcome: _Outcome, *, now: datetime, result: DeliveryResult
 ) -> None:
-    """The common case in two statements: each row marked sent if its lease still holds."""
-    if not sent:
-        return
-    rows = [{"nid": c.notification_id, "tok": c.token, "ext": o.external_id} for c, o in sent]
+    """The common case in two statements: marked sent if the lease still holds."""
     notes, attempts = Notification.__table__, DeliveryAttempt.__table__
     assert isinstance(notes, Table) and isinstance(attempts, Table)
-    # Core statements: an executemany, not the ORM's bulk-by-primary-key mode.
-    connection = session.connection()
-    changed = connection.execute(
+    changed = session.execute(
         update(notes)
         .where(
-            notes.c.id == bindparam("nid"),
-            notes.c.lease_token == bindparam("tok"),
+            notes.c.id == claim.notification_id,
+            notes.c.lease_token == claim.token,
             notes.c.status == "sending",
         )
         .values(
             status="sent",
             sent_at=now,
-            external_id=bindparam("ext"),
+            external_id=outcome.external_id,
             last_error="",
             lease_token=None,
+            fallback_since=None,
             updated_at=now,
-        ),
-        rows,
+        )
     )
-    connection.execute(
+    session.execute(
         update(attempts)
         .where(
-            attempts.c.notification_id == bindparam("nid"),
-            attempts.c.lease_token == bindparam("tok"),
+            attempts.c.notification_id == claim.notification_id,
+            attempts.c.lease_token == claim.token,
         )
-        .values(outcome="sent", finished_at=now, error="", external_id=bindparam("ext")),
-        rows,
+        .values(
+            outcome="sent",
+            finished_at=now,
+            error="" if changed.rowcount else "lease lost before the result was written",  # type: ignore[attr-defined]
+            external_id=outcome.external_id,
+        )
     )
-    result.sent += max(int(changed.rowcount), 0)
+    result.sent += max(int(changed.rowcount), 0)  # type: ignore[attr-defined]
+
+
+def _renew(session: Session, claim: _Claim, *, now: datetime, lease: timedelta) -> bool:
+    """Start the lease of a claimed row's send now; False if the lease was lost."""
+    notes, attempts = Notification.__table__, DeliveryAttempt.__table__
+    assert isinstance(notes, Table) and isinstance(attempts, Table)
+    changed = session.execute(
+        update(notes)
+        .where(
+            notes.c.id == claim.notification_id,
+            notes.c.lease_token == claim.token,
+            notes.c.status == "sending",
+        )
+        .values(next_attempt_at=now + lease, updated_at=now)
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(
+        update(attempts)
+        .where(
+            attempts.c.notification_id == claim.notification_id,
+            attempts.c.lease_token == claim.token,
+        )
+        .values(started_at=now)
+    )
+    return True
+
+
+def _release(session: Session, claim: _Claim, *, now: datetime) -> None:
+    """Give back a claimed row that was not sent: pending again, no attempt spent."""
+    notes, attempts = Notification.__table__, DeliveryAttempt.__table__
+    assert isinstance(notes, Table) and isinstance(attempts, Table)
+    changed = session.execute(
+        update(notes)
+        .where(
+            notes.c.id == claim.notification_id,
+            notes.c.lease_token == claim.token,
+            notes.c.status == "sending",
+        )
+        .values(
+            status="pending",
+            attempts=notes.c.attempts - 1,
+            lease_token=None,
+            leased_by=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    )
+    if changed.rowcount:  # type: ignore[attr-defined]
+        session.execute(
+            delete(attempts).where(
+                attempts.c.notification_id == claim.notification_id,
+                attempts.c.lease_token == claim.token,
+            )
+        )
 
 
 def deliver(
@@ -348,50 +457,106 @@ def deliver(
     worker_id: str,
     batch: int = 100,
     clock: Clock | None = None,
-    write_back_every: int = 20,
+    until: float | None = None,
+    claim_size: int = CLAIM_SIZE,
 ) -> DeliveryResult:
-    """Deliver up to ``batch`` due notifications (see the module doc).
+    """Deliver up to ``batch`` due notifications, one send at a time (see the module doc).
 
-    ``now`` times the claim; ``clock``, when given, times the write-backs (a batch of
-    slow sends takes a while), otherwise ``now`` is used throughout. Results are
-    written back after every ``write_back_every`` sends, and whenever a failure needs
-    its fallback written, in one transaction each: fewer commits, and at most that many
-    sends repeated if the worker dies in between.
+    Each channel's rows are claimed ``claim_size`` at a time and sent in turn with the
+    other channels'; a row's lease restarts when its own send starts, in the
+    transaction that writes back the send before it — one short transaction per send.
+    Rows still claimed when the call ends (``batch`` reached, ``until`` passed, their
+    channel failing) are given back unspent.
+
+    ``now`` times everything unless ``clock`` is given, which then times each claim and
+    write-back (a run of slow sends takes a while). ``until`` (a ``time.monotonic()``
+    instant) stops the run between two sends. ``more`` says whether rows may be left.
     """
     result = DeliveryResult()
     held_elsewhere = [kind for kind, channel in channels.items() if not accepting(channel)]
-    with session_factory() as session, session.begin():
-        claims = _claim(
-            session,
-            now=now,
-            worker_id=worker_id,
-            batch=batch,
-            lease=policy.outbox.lease,
-            held_elsewhere=held_elsewhere,
-        )
-    result.claimed = len(claims)
-    result.more = len(claims) == batch
-    done: list[tuple[_Claim, _Outcome]] = []
+    lanes: list[str | None] = [kind for kind in channels if kind not in held_elsewhere]
+    lanes.append(None)  # kinds no channel of this worker sends
+    leases = {lane: lease_for(policy, channels.get(lane) if lane else None) for lane in lanes}
+    queues: dict[str | None, deque[_Claim]] = {lane: deque() for lane in lanes}
+    done: set[str | None] = set()
+    # The last send's outcome, written back in the transaction that starts the next
+    # send (one transaction per send), and always before the next send.
+    unwritten: tuple[_Claim, _Outcome] | None = None
+    unsent: list[_Claim] = []
 
-    def write_back() -> None:
-        if not done:
+    def at() -> datetime:
+        return clock.now() if clock is not None else now
+
+    def time_left() -> bool:
+        return until is None or time.monotonic() < until
+
+    def settle(session: Session) -> None:
+        nonlocal unwritten
+        for claim in unsent:
+            _release(session, claim, now=at())
+        unsent.clear()
+        if unwritten is None:
             return
-        at = clock.now() if clock is not None else now
-        with session_factory() as session, session.begin():
-            _write_back_sent(
-                session, [(c, o) for c, o in done if o.kind == "sent"], now=at, result=result
-            )
-            for claim, outcome in done:
-                if outcome.kind != "sent":
-                    _write_back(session, claim, outcome, now=at, policy=policy, result=result)
-        done.clear()
+        claim, outcome = unwritten
+        unwritten = None
+        if outcome.kind == "sent":
+            _write_back_sent(session, claim, outcome, now=at(), result=result)
+        else:
+            _write_back(session, claim, outcome, now=at(), policy=policy, result=result)
 
-    for claim in claims:
-        outcome = _send(claim, channels)
-        done.append((claim, outcome))
-        if outcome.kind != "sent":
-            result.errors.append(f"{claim.notification_id}: {outcome.error}")
-        if outcome.kind != "sent" or len(done) >= write_back_every:
-            write_back()
-    write_back()
+    def take(lane: str | None) -> _Claim | None:
+        queue = queues[lane]
+        while True:
+            if not queue:
+                with session_factory() as session, session.begin():
+                    settle(session)
+                    queue.extend(
+                        _claim(
+                            session,
+                            now=at(),
+                            worker_id=worker_id,
+                            batch=max(1, min(claim_size, batch - result.claimed)),
+                            lease=leases[lane],
+                            held_elsewhere=held_elsewhere,
+                            channel=lane,
+                            other_than=list(channels) if lane is None else (),
+                        )
+                    )
+                if not queue:
+                    return None
+                return queue.popleft()  # its lease started just now
+            claim = queue.popleft()
+            with session_factory() as session, session.begin():
+                settle(session)
+                if _renew(session, claim, now=at(), lease=leases[lane]):
+                    return claim
+
+    try:
+        while result.claimed < batch and time_left() and len(done) < len(lanes):
+            for lane in lanes:
+                if lane in done or result.claimed >= batch or not time_left():
+                    continue
+                claim = take(lane)
+                if claim is None:
+                    done.add(lane)
+                    continue
+                result.claimed += 1
+                outcome = _send(claim, channels)
+                unwritten = (claim, outcome)
+                if outcome.kind != "sent":
+                    result.errors.append(f"{claim.notification_id}: {outcome.error}")
+                if outcome.kind == "temporary" and outcome.retry_after is None:
+                    # The channel is failing: its other rows wait for the next call,
+                    # rather than each spending a timeout while the other channels wait.
+                    done.add(lane)
+                    unsent.extend(queues[lane])
+                    queues[lane].clear()
+    finally:
+        for queue in queues.values():
+            unsent.extend(queue)
+            queue.clear()
+        if unwritten is not None or unsent:
+            with session_factory() as session, session.begin():
+                settle(session)
+    result.more = len(done) < len(lanes)
     return result
