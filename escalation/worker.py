@@ -44,6 +44,7 @@ from config.settings import Settings
 from escalation.channels.base import AttachmentSource, Channel, make_channel
 from escalation.channels.robots import ROBOT_KINDS
 from escalation.destinations import ensure_broadcast
+from escalation.handover import hand_on_overdue
 from escalation.outbox import deliver
 from escalation.sweep import sweep
 from escalation.worker_health import WorkerHealth
@@ -99,7 +100,8 @@ def run_round(
     deliver_batch: int = 100,
     budget: float | None = None,
 ) -> RoundResult:
-    """Sweep until nothing is due, then deliver until nothing is due — or until a stop is
+    """Sweep until nothing is due, hand on what waited ``fallback_after`` undelivered,
+    then deliver until nothing is due — or until a stop is
     asked for, or ``budget`` seconds have passed (the next round goes on from there; a
     round shorter than the interval keeps the scheduler from skipping wake-ups)."""
     totals = RoundResult()
@@ -114,6 +116,10 @@ def run_round(
         totals.notifications += swept.notifications
         if not swept.more:
             break
+    # Notices not delivered within ``fallback_after`` go to the next destination or
+    # person (escalation.handover), before this round's delivery sends them.
+    while go_on() and hand_on_overdue(factory, now=clock.now(), policy=policy).more:
+        pass
     while go_on():
         delivered = deliver(
             factory,
@@ -123,6 +129,7 @@ def run_round(
             worker_id=worker_id,
             batch=deliver_batch,
             clock=clock,
+            until=deadline,
         )
         totals.sent += delivered.sent
         totals.failed += delivered.failed
