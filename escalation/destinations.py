@@ -1,7 +1,7 @@
 """Where people are reached: destination rows per channel kind.
 
-Every person has the in-app inbox without a row. Other kinds (Telegram, and the console
-for demos) are rows: ``person_id``, ``kind``, ``address``, ``enabled`` and, when a
+Every person has the in-app inbox without a row. Other kinds (Telegram, email, and the
+console for demos) are rows: ``person_id``, ``kind``, ``address``, ``enabled`` and, when a
 permanent delivery error disabled it, ``disabled_reason``. A row with no person is a
 broadcast destination: every person is also reached there (the worker turns the console
 one on when it is configured with a console channel).
@@ -9,13 +9,22 @@ one on when it is configured with a console channel).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.models import Destination
-from incidents.audit import Actor, record
+from escalation.channels.addresses import (
+    email_address_error,
+    redact_webhook,
+    telegram_chat_error,
+    webhook_url_error,
+)
+from escalation.channels.robots import ROBOT_KINDS
+from escalation.models import Destination, Notification
+from incidents.audit import Actor, record, system_actor
 from incidents.errors import NotFound, ValidationError
 from incidents.org import Person
 
@@ -127,3 +136,312 @@ def ensure_broadcast(
         elif not dest.enabled:
             dest.enabled, dest.disabled_reason, dest.disabled_at = True, "", None
             dest.updated_at = now
+
+
+# --- ordered destinations, group destinations (``fenghuo destination …``) ------------------
+# A person's destinations are tried in ``priority`` order, lowest first; a group
+# destination is a row with no person whose ``label`` is the name a policy step's
+# ``groups = ["NAME"]`` refers to (config.policy), with the robot's webhook URL as its
+# address and its signing secret in ``secret``.
+
+PERSON_KINDS = ("email", "telegram")
+GROUP_KINDS = ROBOT_KINDS
+# The names a step's ``groups`` accepts (config.policy); "broadcast" is the label of the
+# destinations that reach everyone (escalation.enqueue), so no group may take it.
+GROUP_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+RESERVED_GROUP_NAMES = frozenset({"broadcast"})
+# The label of the email destination kept in step with the organisation's ``email``.
+ORG_EMAIL = "organisation"
+_SYNC_DISABLED = "the organisation gives no email address for this person any more"
+
+
+def address_error(kind: str, address: str) -> str | None:
+    """What is wrong with ``address`` for a destination of ``kind``; ``None`` if nothing."""
+    if kind == "email":
+        return email_address_error(address)
+    if kind == "telegram":
+        return telegram_chat_error(address)
+    if kind in GROUP_KINDS:
+        return webhook_url_error(address)
+    return None
+
+
+def ordered_destinations(session: Session, person_id: int) -> list[Destination]:
+    """``person_id``'s destinations in the order they are tried."""
+    stmt = (
+        select(Destination)
+        .where(Destination.person_id == person_id)
+        .order_by(Destination.priority, Destination.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def group_destinations(session: Session) -> list[Destination]:
+    """Every group destination (robots), by name."""
+    stmt = (
+        select(Destination)
+        .where(Destination.person_id.is_(None), Destination.label.not_in(RESERVED_GROUP_NAMES))
+        .order_by(Destination.label, Destination.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def _next_priority(session: Session, person_id: int, *, besides: int | None = None) -> int:
+    others = [d.priority for d in ordered_destinations(session, person_id) if d.id != besides]
+    return max(others, default=-1) + 1
+
+
+def add_person_destination(
+    session: Session,
+    *,
+    person_id: int,
+    kind: str,
+    address: str,
+    actor: Actor,
+    now: datetime,
+    priority: int | None = None,
+    label: str = "",
+) -> Destination:
+    """Add (or re-enable) one of ``person_id``'s destinations, checked for its kind; a new
+    one goes last in their order unless ``priority`` is given."""
+    if kind not in PERSON_KINDS:
+        raise ValidationError(
+            f"a person's destination is one of {', '.join(PERSON_KINDS)}, got {kind!r} "
+            "(group robots: fenghuo destination add-group)",
+            field="kind",
+        )
+    address = address.strip()
+    problem = address_error(kind, address)
+    if problem is not None:
+        raise ValidationError(problem, field="address")
+    if priority is not None and priority < 0:
+        raise ValidationError("must be 0 or more (lowest is tried first)", field="priority")
+    existed = session.scalars(
+        select(Destination.id).where(
+            Destination.person_id == person_id,
+            Destination.kind == kind,
+            Destination.address == address,
+        )
+    ).first()
+    dest = add_destination(
+        session, person_id=person_id, kind=kind, address=address, actor=actor, now=now, label=label
+    )
+    if priority is not None:
+        dest.priority = priority
+    elif existed is None:
+        dest.priority = _next_priority(session, person_id, besides=dest.id)
+    session.flush()
+    return dest
+
+
+def add_group_destination(
+    session: Session,
+    *,
+    kind: str,
+    name: str,
+    url: str,
+    secret: str = "",
+    actor: Actor,
+    now: datetime,
+) -> Destination:
+    """Add the group destination ``name`` (a robot of ``kind`` at webhook ``url``), or
+    point the existing one of that name at the new URL and secret and enable it."""
+    if kind not in GROUP_KINDS:
+        raise ValidationError(
+            f"a group destination is one of {', '.join(GROUP_KINDS)}, got {kind!r}", field="kind"
+        )
+    if not GROUP_NAME.fullmatch(name) or name in RESERVED_GROUP_NAMES:
+        raise ValidationError(
+            "a group name is 1–64 letters, digits, '.', '_' or '-' (what a policy step's "
+            f'groups = ["NAME"] names), and not "broadcast"; got {name!r}',
+            field="name",
+        )
+    url = url.strip()
+    problem = webhook_url_error(url)
+    if problem is not None:
+        raise ValidationError(problem, field="url")
+    secret = secret.strip()
+    if secret and kind == "wecom":
+        raise ValidationError(
+            "a WeCom group robot has no signing secret (its key is in the URL)", field="secret"
+        )
+    dest = session.scalars(
+        select(Destination).where(Destination.person_id.is_(None), Destination.label == name)
+    ).first()
+    if dest is not None and dest.kind != kind:
+        raise ValidationError(
+            f"{name!r} already names a {dest.kind} group destination; remove it first, "
+            "or choose another name",
+            field="name",
+        )
+    if dest is None:
+        dest = Destination(
+            person_id=None,
+            kind=kind,
+            address=url,
+            label=name,
+            priority=0,
+            secret=secret,
+            enabled=True,
+            disabled_reason="",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(dest)
+    else:
+        dest.address, dest.secret = url, secret
+        dest.enabled, dest.disabled_reason, dest.disabled_at = True, "", None
+        dest.updated_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        kind="destination.enabled",
+        subject_type="destination",
+        subject_id=dest.id,
+        now=now,
+        # The URL and the secret are credentials: the trail keeps enough to tell apart.
+        data={"group": name, "kind": kind, "url": redact_webhook(url), "signed": bool(secret)},
+    )
+    return dest
+
+
+def remove_destination(
+    session: Session, *, destination_id: int, actor: Actor, now: datetime
+) -> str:
+    """Remove a destination: deleted when nothing was ever sent there, otherwise disabled
+    (its notifications' history keeps pointing at it). Returns which it was."""
+    dest = session.get(Destination, destination_id)
+    if dest is None:
+        raise NotFound(f"no destination with id {destination_id}", field="id")
+    used = session.scalars(
+        select(Notification.id).where(Notification.destination_id == dest.id).limit(1)
+    ).first()
+    data = {
+        "person_id": dest.person_id,
+        "kind": dest.kind,
+        "label": dest.label,
+        "address": redact_webhook(dest.address) if dest.person_id is None else dest.address,
+    }
+    if used is None:
+        session.delete(dest)
+        outcome = "deleted"
+    else:
+        dest.enabled, dest.disabled_at, dest.updated_at = False, now, now
+        dest.disabled_reason = f"removed by {actor.login}"
+        outcome = "disabled"
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        kind="destination.removed",
+        subject_type="destination",
+        subject_id=destination_id,
+        now=now,
+        data={**data, "outcome": outcome},
+    )
+    return outcome
+
+
+def order_destinations(
+    session: Session,
+    *,
+    person_id: int,
+    destination_ids: Sequence[int],
+    actor: Actor,
+    now: datetime,
+) -> list[Destination]:
+    """Try ``destination_ids`` first, in that order, then the person's others as before."""
+    current = ordered_destinations(session, person_id)
+    by_id = {d.id: d for d in current}
+    if not destination_ids:
+        raise ValidationError("name at least one destination id", field="destination_ids")
+    for did in destination_ids:
+        if did not in by_id:
+            raise ValidationError(
+                f"destination {did} is not one of this person's", field="destination_ids"
+            )
+    if len(set(destination_ids)) != len(destination_ids):
+        raise ValidationError("a destination is named twice", field="destination_ids")
+    ordered = [by_id[i] for i in destination_ids] + [
+        d for d in current if d.id not in set(destination_ids)
+    ]
+    for rank, dest in enumerate(ordered):
+        if dest.priority != rank:
+            dest.priority, dest.updated_at = rank, now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        kind="destination.reordered",
+        subject_type="person",
+        subject_id=person_id,
+        now=now,
+        data={"person_id": person_id, "order": [d.id for d in ordered]},
+    )
+    return ordered
+
+
+def sync_email_destination(
+    session: Session, person: Person, now: datetime, *, actor: Actor | None = None
+) -> Destination | None:
+    """Keep an email destination in step with ``person.email`` (the organisation import).
+
+    An address the person already has a destination for is left as it is (an
+    administrator's order, or a destination a bounce disabled, stays); otherwise the row
+    this function made before (label :data:`ORG_EMAIL`) follows the new address, or a new
+    one is added last in the person's order. When the organisation gives no usable
+    address any more, that row is disabled. Returns the person's email destination for
+    ``person.email``, or ``None``. ``actor`` is who ran the import (default: the system).
+    """
+    actor = actor or system_actor("cli")
+    address = (person.email or "").strip()
+    rows = [d for d in ordered_destinations(session, person.id) if d.kind == "email"]
+    synced = next((d for d in rows if d.label == ORG_EMAIL), None)
+    if not address or email_address_error(address) is not None:
+        if synced is not None and synced.enabled:
+            disable_destination(
+                session, destination_id=synced.id, reason=_SYNC_DISABLED, actor=actor, now=now
+            )
+        return None
+    same = next((d for d in rows if d.address.lower() == address.lower()), None)
+    if same is not None:
+        if not same.enabled and same.disabled_reason == _SYNC_DISABLED:
+            same.enabled, same.disabled_reason, same.disabled_at = True, "", None
+            same.updated_at = now
+            _audit_sync(session, same, actor, now)
+        return same
+    if synced is not None:
+        synced.address = address
+        synced.enabled, synced.disabled_reason, synced.disabled_at = True, "", None
+        synced.updated_at = now
+        _audit_sync(session, synced, actor, now)
+        return synced
+    dest = Destination(
+        person_id=person.id,
+        kind="email",
+        address=address,
+        label=ORG_EMAIL,
+        priority=_next_priority(session, person.id),
+        secret="",
+        enabled=True,
+        disabled_reason="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(dest)
+    _audit_sync(session, dest, actor, now)
+    return dest
+
+
+def _audit_sync(session: Session, dest: Destination, actor: Actor, now: datetime) -> None:
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        kind="destination.enabled",
+        subject_type="destination",
+        subject_id=dest.id,
+        now=now,
+        data={"person_id": dest.person_id, "kind": "email", "address": dest.address},
+    )

@@ -65,4 +65,11 @@ def main() -> None:
 
 # Imported last, for their side effect: each module registers its commands on ``main``,
 # which it imports from here.
-from app.cli import accounts, checks, data, processes, telegram_links  # noqa: E402, F401
+from app.cli import (  # noqa: E402, F401
+    accounts,
+    checks,
+    data,
+    destinations,
+    processes,
+    telegram_links,
+)
