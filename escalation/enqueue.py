@@ -43,7 +43,7 @@ def upsert_ignore(session: Session) -> Insert:
     )
 
 
-def ordered_destinations(session: Session, person_id: int) -> list[tuple[str, int]]:
+def enabled_in_order(session: Session, person_id: int) -> list[tuple[str, int]]:
     """(kind, id) of ``person_id``'s enabled destinations in the order they are tried."""
     rows = session.execute(
         select(Destination.kind, Destination.id)

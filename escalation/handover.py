@@ -33,7 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy, format_duration
-from escalation.enqueue import INBOX, ordered_destinations, upsert_ignore
+from escalation.enqueue import INBOX, enabled_in_order, upsert_ignore
 from escalation.fallback import fall_back
 from escalation.models import AWAITING_FALLBACK, QUEUED_NOTIFICATION, Notification
 from incidents.audit import record, system_actor
@@ -90,7 +90,7 @@ def hand_on(session: Session, n: Notification, *, reason: str, now: datetime) ->
             )
         )
     )
-    for kind, destination_id in ordered_destinations(session, n.person_id):
+    for kind, destination_id in enabled_in_order(session, n.person_id):
         if kind in tried:
             continue
         written = session.execute(

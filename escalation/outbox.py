@@ -115,6 +115,26 @@ def lease_for(policy: Policy, channel: Channel | None) -> timedelta:
     return policy.outbox.lease
 
 
+def delivery_bound(policy: Policy, *, sweep: timedelta, timeouts: Sequence[float]) -> timedelta:
+    """The worst case from a notice falling due to its being handed to a working channel
+    of the next destination (or of the next person up), with one worker dying mid-send
+    on the way; ``sweep`` is the worker's interval, ``timeouts`` each channel's per-send
+    timeout in seconds. docs/escalation.md ("How long delivery can take") derives it:
+
+    ``gap = 2·sweep + T_max`` (between two rounds' starts: a round sends for 0.8·sweep,
+    plus the send in flight, and the scheduler wakes at the next tick);
+    ``bound = gap + fallback_after + gap + ΣT + lease + gap + ΣT`` — fired by the first
+    round after it is due, handed on by the first round after ``fallback_after``, sent in
+    that round after at most one send per channel, and if that sender dies, taken over by
+    the first round after the lease (the longest lease of the channels) and sent again.
+    """
+    t_max = timedelta(seconds=max(timeouts, default=0.0))
+    t_sum = timedelta(seconds=sum(timeouts))
+    gap = 2 * sweep + t_max
+    lease = max(policy.outbox.lease, t_max + LEASE_MARGIN)
+    return gap + policy.outbox.fallback_after + gap + t_sum + lease + gap + t_sum
+
+
 def _message(
     n: Notification, person: Person | None, address: str, secret: str = ""
 ) -> OutgoingMessage:
