@@ -445,3 +445,13 @@ def _audit_sync(session: Session, dest: Destination, actor: Actor, now: datetime
         now=now,
         data={"person_id": dest.person_id, "kind": "email", "address": dest.address},
     )
+
+
+def sync_email_destinations(session: Session, now: datetime, *, actor: Actor | None = None) -> int:
+    """:func:`sync_email_destination` for every active person (after an organisation
+    import, which lives below this package and so cannot call it itself). Returns how
+    many people have an email destination for their address."""
+    people = session.scalars(
+        select(Person).where(Person.active.is_(True)).order_by(Person.id)
+    ).all()
+    return sum(1 for person in people if sync_email_destination(session, person, now, actor=actor))

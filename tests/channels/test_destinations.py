@@ -21,6 +21,7 @@ from escalation.destinations import (
     ordered_destinations,
     remove_destination,
     sync_email_destination,
+    sync_email_destinations,
 )
 from escalation.enqueue import OutboxWriter
 from escalation.models import Destination, Notification
@@ -303,6 +304,22 @@ def test_an_address_the_person_already_has_is_left_as_the_administrator_set_it(
         person.email = "not an address"
         assert sync_email_destination(s, person, T0) is None
         assert len(ordered_destinations(s, person.id)) == 1
+
+
+def test_after_an_import_everyone_with_an_email_has_it_as_a_destination_once(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    with factory() as s, s.begin():
+        for login in ("director", "deputy"):
+            person = s.get(Person, org[login].id)
+            assert person is not None
+            person.email = f"{login}@example.gov.cn"
+        assert sync_email_destinations(s, T0) == 2
+        before = len(audit_kinds(s))
+        assert sync_email_destinations(s, T0) == 2
+        assert len(audit_kinds(s)) == before  # nothing changed, nothing recorded
+        emails = s.scalars(select(Destination.address).where(Destination.kind == "email")).all()
+    assert sorted(emails) == ["deputy@example.gov.cn", "director@example.gov.cn"]
 
 
 # --- the commands ------------------------------------------------------------------------
