@@ -28,6 +28,8 @@ from app.web import inbox as inbox  # noqa: E402
 from app.web import incident_pages as incident_pages  # noqa: E402
 from app.web import org_admin as org_admin  # noqa: E402
 from app.web import org_pages as org_pages  # noqa: E402
+from app.web import paging_words as paging_words  # noqa: E402
 from app.web import profile as profile  # noqa: E402
+from app.web import receipts as receipts  # noqa: E402
 from app.web import report_pages as report_pages  # noqa: E402
 from app.web import templating as templating  # noqa: E402

@@ -25,6 +25,7 @@ from app.web.actions import available_actions
 from app.web.clocks import incident_clocks
 from app.web.deadlines import deadlines_for
 from app.web.forms import impact_mapping, incident_mapping, local_input
+from app.web.receipts import receipts_context
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, caps, visible_incident
@@ -237,6 +238,7 @@ def _page_context(incident_id: int) -> dict[str, Any]:
         "chain": chain,
         "impact_fields": IMPACT_FIELDS,
         "grades": GRADES,
+        **receipts_context(session, incident),
     }
 
 
@@ -253,7 +255,7 @@ def incident_live(incident_id: int) -> Response:
     context = _page_context(incident_id)
     panels = {
         name: render_template(f"incidents/_{name}.html", **context)
-        for name in ("status", "obligations", "escalation", "actions", "timeline")
+        for name in ("status", "obligations", "receipts", "escalation", "actions", "timeline")
     }
     incident_row = context["incident"]
     return jsonify(

@@ -24,6 +24,7 @@ from app.reports.drafts import draft_items
 from app.web import bp
 from app.web.clocks import incident_clocks
 from app.web.forms import Form
+from app.web.receipts import receipts_context
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, caps, visible_incident
@@ -151,7 +152,13 @@ def _report(incident_id: int, report_id: int) -> tuple[Incident, Report]:
 def report(incident_id: int, report_id: int) -> str:
     incident, found = _report(incident_id, report_id)
     document = build(db(), incident, found, services().policy.tz)
-    return render_template("reports/document.html", incident=incident, report=found, doc=document)
+    return render_template(
+        "reports/document.html",
+        incident=incident,
+        report=found,
+        doc=document,
+        **receipts_context(db(), incident, report_id=found.id),
+    )
 
 
 @bp.get("/incidents/<int:incident_id>/reports/<int:report_id>.pdf")

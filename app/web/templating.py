@@ -199,8 +199,27 @@ def chain_reason(reason: str) -> str:
 
 
 def channel_name(kind: str) -> str:
-    names = {"inbox": _("in-app inbox"), "console": _("console"), "telegram": _("Telegram")}
+    names = {
+        "inbox": _("in-app inbox"),
+        "console": _("console"),
+        "telegram": _("Telegram"),
+        "email": _("email"),
+        "wecom": _("WeCom group"),
+        "dingtalk": _("DingTalk group"),
+        "feishu": _("Feishu group"),
+    }
     return names.get(kind, kind)
+
+
+def receipt_via(via: str) -> str:
+    """How a leader confirmed receipt (签收)."""
+    names = {
+        "web": _("on the web"),
+        "api": _("through the API"),
+        "telegram": _("in Telegram"),
+        "email": _("by the email link"),
+    }
+    return names.get(via, via)
 
 
 def delivery_status(status: str) -> str:
@@ -223,6 +242,9 @@ def notice_name(kind: str) -> str:
         "case": _("Accountability notice"),
         "notice": _("Notice"),
         "step": _("Escalation page"),
+        "inform": _("Leaders informed"),
+        "report": _("Report delivered"),
+        "fallback": _("Passed one up (unreachable)"),
     }
     return names.get(kind, kind)
 
@@ -267,6 +289,7 @@ def _globals(state: BlueprintSetupState) -> None:
         cancel_reason=cancel_reason,
         chain_reason=chain_reason,
         channel_name=channel_name,
+        receipt_via=receipt_via,
         delivery_status=delivery_status,
         notice_name=notice_name,
         GRADES=GRADES,

@@ -241,6 +241,9 @@ class TelegramChannel:
             kind=message.kind,
             status="resolved" if message.kind == "resolved" else "",
             deadline=deadline,
+            receipt_id=message.receipt_id,
+            # An inform says why the leader is told (and a report carries its items).
+            extra=_body_lines(message) if message.kind in ("inform", "report") else (),
         )
         # The timer and chain are looked up when the copy is recorded (one transaction
         # per send keeps the outbox's pace up on SQLite).
@@ -256,3 +259,13 @@ class TelegramChannel:
         Does nothing unless this process holds the sender lock (or without a database).
         """
         return self._duties.flush() if self._duties is not None else 0
+
+
+def _body_lines(message: OutgoingMessage) -> tuple[str, ...]:
+    """The notice's own words after the head that Telegram's text already shows."""
+    body = message.text
+    for mark in ("」:", "」", "” — ", "”: ", "” "):
+        if mark in body:
+            body = body.split(mark, 1)[1]
+            break
+    return tuple(line for line in body.splitlines() if line.strip())

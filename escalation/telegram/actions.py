@@ -23,11 +23,15 @@ from datetime import datetime, tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.models import EscalationChain
+from escalation.models import EscalationChain, Receipt
 from escalation.telegram.access import checked, language_for, refuse_unlinked
 from escalation.telegram.group_links import link_group
 from escalation.telegram.incoming import Answer, Incoming, incoming_from, reply, toast
-from escalation.telegram.keyboards import incident_url, parse_ack_callback
+from escalation.telegram.keyboards import (
+    incident_url,
+    parse_ack_callback,
+    parse_receipt_callback,
+)
 from escalation.telegram.labels import (
     GRADE_MARKS,
     Deadline,
@@ -206,7 +210,11 @@ class BotActions:
         return [reply(incoming, body)]
 
     def button(self, incoming: Incoming, now: datetime) -> list[Answer]:
-        """A press of an alert's Acknowledge button (``v1:ack:<incident_id>``)."""
+        """A press of an alert's Acknowledge button (``v1:ack:<incident_id>``), or of an
+        inform's Confirm receipt button (``v1:rc:<receipt_id>``)."""
+        receipt_id = parse_receipt_callback(incoming.callback_data)
+        if receipt_id is not None:
+            return [self._confirm_receipt(incoming, receipt_id, now)]
         incident_id = parse_ack_callback(incoming.callback_data)
         with self.sessions() as session:
             person = linked_person(session, incoming.user_id)
@@ -274,7 +282,29 @@ class BotActions:
         name = dept.label(lang) if dept is not None else str(department_id)
         return text("group.department", lang, name=name)
 
-    # --- the use case -------------------------------------------------------------------
+    # --- the use cases ------------------------------------------------------------------
+
+    def _confirm_receipt(self, incoming: Incoming, receipt_id: int, now: datetime) -> Answer:
+        """Only the receipt's own linked person confirms it (签收)."""
+        from escalation.receipts import confirm
+
+        with self.sessions() as session, session.begin():
+            person = linked_person(session, incoming.user_id)
+            lang = language_for(incoming, person)
+            if person is None:
+                return toast(incoming, text("refuse.unlinked", lang), alert=True)
+            receipt = session.get(Receipt, receipt_id)
+            if receipt is None:
+                return toast(incoming, text("refuse.button", lang), alert=True)
+            if receipt.person_id != person.id:
+                return toast(incoming, text("receipt.refuse", lang), alert=True)
+            actor = Actor(person.id, person.login, "telegram")
+            result = confirm(session, receipt_id=receipt_id, actor=actor, via="telegram", now=now)
+            if result.changed:
+                return toast(incoming, text("receipt.done", lang), alert=False)
+            at = result.receipt.confirmed_at
+            when = local_time(at, self.tz, now) if at is not None else ""
+            return toast(incoming, text("receipt.already", lang, when=when), alert=False)
 
     def _acknowledge(
         self, incident_id: int, person_id: int, login: str, lang: str, number: str, now: datetime

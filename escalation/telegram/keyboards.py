@@ -3,6 +3,8 @@
 An alert has one row of inline buttons: Acknowledge, whose ``callback_data`` is
 ``v1:ack:<incident_id>`` (at most 64 bytes, Telegram's limit), and Open, a URL button
 to the incident — only when Telegram will take the URL (it refuses loopback hosts).
+An inform (a leader told, a report delivered) carries Confirm receipt (签收) instead of
+Acknowledge: ``v1:rc:<receipt_id>``, which only the receipt's own person may press.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 
 MAX_CALLBACK_DATA = 64  # bytes; telegram.constants.InlineKeyboardButtonLimit
 ACK_PREFIX = "v1:ack:"
+RECEIPT_PREFIX = "v1:rc:"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,18 @@ def parse_ack_callback(data: str | None) -> int | None:
     if not data or not data.startswith(ACK_PREFIX):
         return None
     rest = data.removeprefix(ACK_PREFIX)
+    return int(rest) if rest.isdigit() and len(rest) <= 18 else None
+
+
+def receipt_callback(receipt_id: int) -> str:
+    return f"{RECEIPT_PREFIX}{receipt_id}"
+
+
+def parse_receipt_callback(data: str | None) -> int | None:
+    """The receipt id of a Confirm receipt button's ``callback_data``; None if not one."""
+    if not data or not data.startswith(RECEIPT_PREFIX):
+        return None
+    rest = data.removeprefix(RECEIPT_PREFIX)
     return int(rest) if rest.isdigit() and len(rest) <= 18 else None
 
 

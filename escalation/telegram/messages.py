@@ -29,6 +29,7 @@ from escalation.telegram.keyboards import (
     ack_callback,
     incident_url,
     parse_ack_callback,
+    receipt_callback,
     url_button_allowed,
 )
 from escalation.telegram.labels import (
@@ -96,6 +97,8 @@ class AlertFacts:
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     extra: tuple[str, ...] = field(default_factory=tuple)
+    # An inform's receipt: the message carries the Confirm receipt (签收) button.
+    receipt_id: int | None = None
 
 
 def render_notice(
@@ -135,7 +138,11 @@ def render_notice(
     url = incident_url(public_url, facts.incident_id)
     lines.append(html.escape(url))
     buttons: list[Button] = []
-    if kind in ("step", "warning", "breach") and facts.acknowledged_at is None:
+    if facts.receipt_id is not None:
+        buttons.append(
+            Button(TEXTS[lang]["button.receipt"], callback_data=receipt_callback(facts.receipt_id))
+        )
+    elif kind in ("step", "warning", "breach") and facts.acknowledged_at is None:
         buttons.append(
             Button(TEXTS[lang]["button.ack"], callback_data=ack_callback(facts.incident_id))
         )
