@@ -15,6 +15,8 @@ A flood wait delays, it does not fail (:data:`DELAYING`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 # In the order they are tested: the first pattern that matches names the reason.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -91,3 +93,41 @@ def reason_code(error: str | None) -> str:
 
 def is_channel_wide(code: str) -> bool:
     return code in CHANNEL_WIDE
+
+
+def delivery_facts(
+    note: Any, notes: Sequence[Any], history: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What an incident page says about one notification's delivery, beside its status:
+    ``reason`` (a code, empty once sent), ``failing_since`` (ISO time of its first
+    failed attempt) and ``delivered_instead`` (the channel that delivered the same notice
+    to the same person, when this one did not). ``notes`` are the incident's
+    notifications, ``history`` this one's attempts as ``escalation.queries`` lists them.
+    """
+    if note.status == "sent":
+        return {"reason": "", "failing_since": None, "delivered_instead": None}
+    failed = [a for a in history if a.get("outcome") in ("temporary", "permanent")]
+    since = (failed[0].get("finished_at") or failed[0].get("started_at")) if failed else None
+    instead = next(
+        (
+            other.channel
+            for other in notes
+            if other.id != note.id
+            and other.status == "sent"
+            and other.channel not in (note.channel, "inbox")
+            and (
+                other.fallback_of_id == note.id
+                or (
+                    other.timer_id == note.timer_id
+                    and other.person_id == note.person_id
+                    and other.person_id is not None
+                )
+            )
+        ),
+        None,
+    )
+    return {
+        "reason": reason_code(note.last_error),
+        "failing_since": since,
+        "delivered_instead": instead,
+    }

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from escalation import obligations as obligation_rows
+from escalation.delivery_reasons import delivery_facts
 from escalation.frozen import get_clock
 from escalation.models import (
     DeliveryAttempt,
@@ -178,6 +179,8 @@ def escalation_state(session: Session, incident_id: int) -> dict[str, Any]:
                 "fallback_of_id": n.fallback_of_id,
                 "fallbacks": fallbacks.get(n.id, []),
                 "history": attempts.get(n.id, []),
+                # In words on the page: why, since when, delivered on which channel instead.
+                **delivery_facts(n, notes, attempts.get(n.id, [])),
             }
         )
 

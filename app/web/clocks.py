@@ -48,6 +48,10 @@ class Delivery:
     sent_at: datetime | None
     attempts: int
     error: str
+    # A reason code (escalation.delivery_reasons), when it failed; shown in words.
+    reason: str = ""
+    failing_since: datetime | None = None
+    delivered_instead: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,9 @@ def _delivery(note: dict[str, Any]) -> Delivery:
         sent_at=_when(note.get("sent_at")),
         attempts=int(note.get("attempts") or 0),
         error=str(note.get("last_error") or ""),
+        reason=str(note.get("reason") or ""),
+        failing_since=_when(note.get("failing_since")),
+        delivered_instead=note.get("delivered_instead"),
     )
 
 

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 from app.extensions import db, now, services
 from app.web import bp
 from app.web.deadlines import UNFULFILLED, Deadline, as_deadline, deadlines_for
+from app.web.paging_words import current_banner
 from app.web.templating import local
 from app.web.viewer import caps
 from escalation.models import EscalationChain, Obligation
@@ -190,12 +191,13 @@ def dashboard_context() -> dict[str, Any]:
         "breach_count": breach_count,
         "deadlines": deadlines_for(session, listed),
         "figures": cached_figures(session, at),
+        "paging": current_banner(),
         "refresh_seconds": current_app.config.get("WEB_REFRESH_SECONDS", REFRESH_SECONDS),
         "at": at,
     }
 
 
-PANELS = ("tiles", "open", "unacked", "breaches", "figures")
+PANELS = ("paging", "tiles", "open", "unacked", "breaches", "figures")
 
 
 @bp.get("/")

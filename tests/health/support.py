@@ -3,6 +3,8 @@ reach Telegram, and one delivery pass at a minute after T0."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.channels.base import ChannelError, OutgoingMessage, Receipt
 from escalation.destinations import add_destination
 from escalation.outbox import DeliveryResult, deliver
+from escalation.worker import run_round
 from incidents.audit import system_actor
+from incidents.clock import FrozenClock
 from incidents.org import Person
 from tests.conftest import T0
 from tests.escalation.support import DEFAULT_POLICY, RecordingChannel
@@ -58,4 +62,17 @@ def deliver_at(
         channels={"inbox": RecordingChannel("inbox"), "telegram": telegram},  # type: ignore[dict-item]
         policy=DEFAULT_POLICY,
         worker_id=worker,
+    )
+
+
+def round_at(factory: sessionmaker[Session], m: float, channels: Mapping[str, object]) -> None:
+    """One worker round (sweep, hand-over after ``fallback_after``, delivery) at minute
+    ``m``, with the inbox and ``channels``."""
+    run_round(
+        factory,
+        clock=FrozenClock(minute(m)),
+        policy=DEFAULT_POLICY,
+        channels={"inbox": RecordingChannel("inbox"), **channels},  # type: ignore[dict-item]
+        worker_id="w1",
+        stop=threading.Event(),
     )
