@@ -46,9 +46,10 @@ DECIDERS: Final = frozenset({"leading_group_member"})
 APPROVERS: Final = DECIDERS
 #: Who reads every case: the leading group, its office, and HR (a 6(2) party).
 READERS: Final = frozenset({"leading_group_member", "leading_group_office", "hr"})
-#: Who records that a decided sanction was carried out: the investigators, and HR, who
-#: carries out disciplinary handling.
-EXECUTORS: Final = INVESTIGATORS | {"hr"}
+#: Who records that a decided sanction was carried out. Art. 4: 由局办公室…给予当事人…处理
+#: — the bureau Office imposes the handling decided; HR carries out disciplinary handling
+#: beside it; the investigators may record it for them.
+EXECUTORS: Final = INVESTIGATORS | {"office", "hr"}
 
 #: Party -> (zh, en) for the faces.
 PARTY_NAMES: Final[dict[str, tuple[str, str]]] = {

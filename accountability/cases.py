@@ -41,7 +41,9 @@ from accountability.workflow import (
     NO_PROPOSAL,
     audit,
     cas,
+    check_referral,
     check_sanction,
+    collapsed_by_exemption,
     decider_of,
     get_case,
     require_status,
@@ -170,6 +172,7 @@ def determine(session: Session, *, case_id: int, actor: Actor, now: datetime) ->
     facts = case_facts(session, case, now=now)
     pending = facts.pending()
     if pending:
+        # Among them "reported as required" while a report is still due in time.
         detail = facts.get(pending[0]).detail[1]
         raise Conflict(
             f"{pending[0]} is not known from the record yet ({detail}); wait for it, or "
@@ -177,7 +180,17 @@ def determine(session: Session, *, case_id: int, actor: Actor, now: datetime) ->
             field=pending[0],
             code="fact_pending",
         )
-    assessment = assess(facts.facts())
+    # Only what is established (the record, an override, a finding) is given: a fact
+    # left to its default that decides a clause is a presumption, and refused.
+    assessment = assess(facts.established())
+    if assessment.presumed:
+        key = assessment.presumed[0]
+        raise Conflict(
+            f"{key} decides the outcome here but is presumed, not established: enter it as "
+            "a finding with its evidence",
+            field=key,
+            code="fact_presumed",
+        )
     row = Determination(
         case_id=case.id,
         rule_version=RULE_VERSION,
@@ -229,11 +242,17 @@ def propose(
     reason: str = "",
     actor: Actor,
     now: datetime,
+    police_referral: bool = False,
+    judicial_referral: bool = False,
 ) -> Case:
     """Propose ``sanction`` (None: none) on the latest determination.
 
     Under 6(1) the case then awaits a leading group member's decision; under 6(2) the
     three parties' agreements. See ``workflow.check_sanction`` for what may be proposed.
+    At tier 4 the sanction is serious handling, and ``police_referral`` adds the referral
+    to the police where very serious (``workflow.check_referral``). ``judicial_referral``
+    records Art. 4's "构成违法犯罪的由司法机关依法追究刑事责任" at any tier; both need
+    the reason written down.
     """
     case = get_case(session, case_id)
     caps = caps_of(session, actor.person_id, now)
@@ -244,6 +263,15 @@ def propose(
         raise Conflict("determine the case before proposing", field="status")
     reason = text(reason, "reason")
     check_sanction(case.tier, case.uncovered, sanction, reason)
+    check_referral(case.tier, police_referral, reason)
+    if type(judicial_referral) is not bool:
+        raise ValidationError("must be true or false", field="judicial_referral")
+    if judicial_referral and not reason:
+        raise ValidationError(
+            "a referral to the judicial organs needs the reason the conduct is a crime "
+            "(Art. 4 构成违法犯罪的)",
+            field="reason",
+        )
     decider = decider_of(sanction)
     cas(
         session,
@@ -256,6 +284,9 @@ def propose(
         proposed_by_id=actor.person_id,
         proposed_at=now,
         decider_clause=decider,
+        police_referral=police_referral,
+        judicial_referral=judicial_referral,
+        referral_reason=reason if (police_referral or judicial_referral) else "",
     )
     audit(
         session,
@@ -269,6 +300,8 @@ def propose(
             "decider": decider,
             "round": case.round,
             "tier": case.tier,
+            "police_referral": police_referral,
+            "judicial_referral": judicial_referral,
         },
     )
     if decider == "6(1)":
@@ -289,9 +322,10 @@ def propose(
 def waive(session: Session, *, case_id: int, reason: str, actor: Actor, now: datetime) -> Case:
     """Drop the case before a decision, with a reason.
 
-    A waived case whose determination found accountability (tier ≥ 1) ends with no
-    sanction: it is listed for the leading group as a possible perfunctory closure (5.4
-    closing sentence), and the leading group is told.
+    A waived case whose determination found accountability (tier ≥ 1), or whose tier a
+    5.5 exemption brought down to 0, ends with no sanction: it is listed for the leading
+    group as a possible perfunctory closure (5.4 closing sentence), and the leading group
+    is told.
     """
     case = get_case(session, case_id)
     caps = caps_of(session, actor.person_id, now)
@@ -299,7 +333,7 @@ def waive(session: Session, *, case_id: int, reason: str, actor: Actor, now: dat
     require_not_subject(caps, case)
     require_status(case, UNDECIDED_STATUSES, "waive")
     reason = text(reason, "reason", required=True)
-    flagged = bool(case.tier)
+    flagged = bool(case.tier) or collapsed_by_exemption(case)
     cas(
         session,
         case,

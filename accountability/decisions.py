@@ -273,7 +273,7 @@ def _after_decision(session: Session, case: Case, *, actor: Actor, now: datetime
     notify.subject(session, case, now=now, step="decided", actor=actor)
     if case.sanction is None:
         notify.investigators(session, case, now=now, step="close", actor=actor)
-    elif case.sanction == "police_referral":
-        notify.investigators(session, case, now=now, step="police", actor=actor)
     else:
         notify.executors(session, case, now=now, step="execute", actor=actor)
+    if case.police_referral:
+        notify.investigators(session, case, now=now, step="police", actor=actor)

@@ -1,7 +1,11 @@
 """What follows an Article 6 decision: carrying it out, a police referral, closing the case.
 
-- A decided sanction is carried out (``execute``); a police referral (tier 4, 情况十分严重者)
-  records instead the dates it was reported, executed and closed (``police_step``).
+- Art. 4: "由局办公室…给予当事人…处理" — the bureau Office carries out (imposes) the
+  handling that Article 6 decided (``execute``; the Office, with HR for disciplinary
+  handling and the investigators, ``access.EXECUTORS``).
+- Tier 4 is serious handling, carried out like any other; a police referral beside it
+  (情况十分严重者应报警处理) records in addition the dates it was reported, executed and
+  closed (``police_step``). The case closes once both are done.
 - ``close_case`` ends it. Closing with no sanction, or a milder one than the tier allows,
   needs a written justification and lists the case for the leading group as a possible
   perfunctory closure (5.4 closing sentence, 敷衍结案).
@@ -23,7 +27,14 @@ from accountability.access import (
 )
 from accountability.models import Case
 from accountability.rules import is_milder_than_allowed
-from accountability.workflow import audit, cas, get_case, require_status, text
+from accountability.workflow import (
+    audit,
+    cas,
+    collapsed_by_exemption,
+    get_case,
+    require_status,
+    text,
+)
 from incidents.audit import Actor
 from incidents.errors import Conflict, ValidationError
 
@@ -40,11 +51,6 @@ def execute(session: Session, *, case_id: int, actor: Actor, now: datetime, note
     require_status(case, {"decided"}, "carry out")
     if case.sanction is None:
         raise Conflict("no sanction was decided: close the case instead", field="status")
-    if case.sanction == "police_referral":
-        raise Conflict(
-            "a police referral is recorded step by step: reported, executed, closed",
-            field="status",
-        )
     note = text(note, "note")
     cas(session, case, now, status="executed", executed_at=now, executed_by_id=actor.person_id)
     audit(
@@ -53,9 +59,10 @@ def execute(session: Session, *, case_id: int, actor: Actor, now: datetime, note
         actor=actor,
         kind="case.executed",
         now=now,
-        data={"sanction": case.sanction, "note": note},
+        data={"sanction": case.sanction, "note": note, "art4": "由局办公室…给予当事人…处理"},
     )
-    notify.investigators(session, case, now=now, step="close", actor=actor)
+    if not case.police_referral or case.police_closed_on is not None:
+        notify.investigators(session, case, now=now, step="close", actor=actor)
     return case
 
 
@@ -63,7 +70,8 @@ def police_step(
     session: Session, *, case_id: int, step: str, on: date, actor: Actor, now: datetime
 ) -> Case:
     """Record the date a police referral was reported, executed (the police took it up),
-    or closed. Each in turn; dates never go backwards."""
+    or closed. Each in turn; dates never go backwards. The referral runs beside the
+    serious handling, whose execution it neither needs nor replaces."""
     case = get_case(session, case_id)
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, INVESTIGATORS, "record a police referral")
@@ -72,41 +80,34 @@ def police_step(
         raise ValidationError(f"step must be one of {', '.join(POLICE_STEPS)}", field="step")
     if not isinstance(on, date) or isinstance(on, datetime):
         raise ValidationError("must be a date (YYYY-MM-DD)", field="on")
-    if case.sanction != "police_referral":
-        raise Conflict("the decided sanction is not a police referral", field="step")
+    if not case.police_referral:
+        raise Conflict("the decision made no police referral", field="step")
+    require_status(case, {"decided", "executed"}, "record a police referral on")
     # The latest calendar date anywhere is UTC+14: a later one has not happened yet.
     if on > (now + timedelta(hours=14)).date():
         raise ValidationError("cannot be in the future", field="on")
     if step == "reported":
-        require_status(case, {"decided"}, "record the report to the police on")
         if case.police_reported_on is not None:
             raise Conflict("the report to the police is already recorded", field="step")
         cas(session, case, now, police_reported_on=on)
     elif step == "executed":
-        require_status(case, {"decided"}, "record the police's action on")
         if case.police_reported_on is None:
             raise Conflict("record the report to the police first", field="step")
+        if case.police_executed_on is not None:
+            raise Conflict("the police's action is already recorded", field="step")
         if on < case.police_reported_on:
             raise ValidationError("cannot be before the date reported", field="on")
-        cas(
-            session,
-            case,
-            now,
-            status="executed",
-            police_executed_on=on,
-            executed_at=now,
-            executed_by_id=actor.person_id,
-        )
+        cas(session, case, now, police_executed_on=on)
     else:
-        require_status(case, {"executed"}, "record the police closing on")
         if case.police_closed_on is not None:
             raise Conflict("the police closing is already recorded", field="step")
-        assert case.police_executed_on is not None
+        if case.police_executed_on is None:
+            raise Conflict("record the police's action first", field="step")
         if on < case.police_executed_on:
             raise ValidationError("cannot be before the date executed", field="on")
         cas(session, case, now, police_closed_on=on)
     audit(session, case, actor=actor, kind=f"police.{step}", now=now, data={"on": on.isoformat()})
-    if step == "closed":
+    if step == "closed" and case.status == "executed":
         notify.investigators(session, case, now=now, step="close", actor=actor)
     return case
 
@@ -127,11 +128,13 @@ def close_case(
     if case.status == "decided" and case.sanction is not None:
         raise Conflict("the sanction has not been carried out yet", field="status")
     require_status(case, {"decided", "executed"}, "close")
-    if case.sanction == "police_referral" and case.police_closed_on is None:
+    if case.police_referral and case.police_closed_on is None:
         raise Conflict("record the police closing before closing the case", field="status")
     assert case.tier is not None
     justification = text(justification, "justification")
-    flagged = is_milder_than_allowed(case.tier, case.sanction)
+    flagged = is_milder_than_allowed(case.tier, case.sanction) or (
+        case.sanction is None and collapsed_by_exemption(case)
+    )
     if flagged and not justification:
         allowed = "none" if case.sanction is None else case.sanction
         raise ValidationError(

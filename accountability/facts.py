@@ -89,6 +89,10 @@ class CaseFacts:
         """The plain facts ``assess`` takes."""
         return {fv.key: fv.value for fv in self.values}
 
+    def established(self) -> dict[str, object]:
+        """The facts the record, an override or a finding gives; defaults left out."""
+        return {fv.key: fv.value for fv in self.values if fv.source != "default"}
+
     def sources(self) -> dict[str, str]:
         return {fv.key: fv.source for fv in self.values}
 

@@ -104,7 +104,15 @@ class Case(Base):
     executed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    # A police referral (tier 4, 情况十分严重者): reported -> executed -> closed.
+    # Tier 4 is serious handling, and a referral to the police beside it where very
+    # serious (5.4 严肃处理,情况十分严重者应报警处理); proposed with the sanction.
+    police_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Art. 4: 构成违法犯罪的由司法机关依法追究刑事责任 — where the conduct is a crime, the
+    # case is referred to the judicial organs, whatever the tier.
+    judicial_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why the case is very serious, or why the conduct is a crime.
+    referral_reason: Mapped[str] = mapped_column(Text, default="")
+    # The police referral: reported -> executed -> closed.
     police_reported_on: Mapped[date | None] = mapped_column(Date)
     police_executed_on: Mapped[date | None] = mapped_column(Date)
     police_closed_on: Mapped[date | None] = mapped_column(Date)

@@ -136,8 +136,10 @@ def investigators(
 def executors(
     session: Session, case: Case, *, now: datetime, step: str, actor: Actor | None = None
 ) -> int:
-    """Who carries a decision out: the office, and HR for disciplinary handling (6(2))."""
-    found = _role(session, "leading_group_office", now)
+    """Who carries a decision out: the bureau Office, which imposes the handling (Art. 4
+    由局办公室…给予当事人…处理), the leading group's office, and HR for disciplinary
+    handling (6(2))."""
+    found = _role(session, "office", now) + _role(session, "leading_group_office", now)
     if case.decider_clause == "6(2)":
         found += _role(session, "hr", now)
     return people(session, case, found, now=now, step=step, actor=actor)

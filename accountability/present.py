@@ -161,6 +161,13 @@ def case_detail(
         "by": _person(session, case.executed_by_id),
         "at": _iso(case.executed_at),
     }
+    data["referrals"] = {
+        # 5.4: beside serious handling, where very serious (情况十分严重者应报警处理).
+        "police": case.police_referral,
+        # Art. 4: 构成违法犯罪的由司法机关依法追究刑事责任.
+        "judicial": case.judicial_referral,
+        "reason": case.referral_reason,
+    }
     data["police"] = {
         "reported_on": case.police_reported_on.isoformat() if case.police_reported_on else None,
         "executed_on": case.police_executed_on.isoformat() if case.police_executed_on else None,
@@ -222,7 +229,7 @@ def actions_for(session: Session, caps: Capabilities, case: Case, now: datetime)
             found |= {"findings", "determine", "waive"}
             if case.tier is not None and status != "open":
                 found.add("propose")
-        police = case.sanction == "police_referral"
+        police = case.police_referral
         closable = status == "executed" or (status == "decided" and case.sanction is None)
         if closable and (not police or case.police_closed_on is not None):
             found.add("close")
@@ -232,7 +239,7 @@ def actions_for(session: Session, caps: Capabilities, case: Case, now: datetime)
         found.add("decide")
     if roles & APPROVERS and status == "approving":
         found.add("approve")
-    if roles & EXECUTORS and status == "decided" and case.sanction not in (None, "police_referral"):
+    if roles & EXECUTORS and status == "decided" and case.sanction is not None:
         found.add("execute")
     if status == "agreeing":
         answered = {

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 
 from escalation import queries
 from escalation.frozen import get_clock
+from escalation.reporting import reported_as_required
 from incidents.models import Incident
 
-#: Obligation states that mean "not reported as required" (未按要求上报), (zh, en).
+#: How a failed obligation failed, (zh, en).
 BREACHED: dict[str, tuple[str, str]] = {
     "late": ("迟报", "filed late"),
     "missed": ("超时未报", "missed"),
+    "overdue": ("已过时限仍未报送", "pending past its deadline"),
 }
 
 
@@ -35,29 +37,26 @@ class Outcome:
 
 
 def reporting(session: Session, incident: Incident, *, now: datetime) -> Outcome:
-    """False once any obligation was filed late or missed (a pending one whose deadline
-    has passed is missed, even before a sweep has marked it); true otherwise: a report
-    still due within its deadline has not been failed so far."""
-    failed: list[tuple[str, str]] = []
-    waiting: list[tuple[str, str]] = []
-    for ob in queries.obligations_of(session, incident.id, now):
-        status = ob["status"]
-        left = ob["time_left_seconds"]
-        if status == "pending" and left is not None and left <= 0:
-            status = "missed"
-        if status in BREACHED:
-            zh, en = BREACHED[status]
-            failed.append((f"{ob['title_zh']}:{zh}", f"{ob['title_en']}: {en}"))
-        elif status == "pending":
-            waiting.append((ob["title_zh"], ob["title_en"]))
-    if failed:
-        return Outcome(False, ("；".join(z for z, _ in failed), "; ".join(e for _, e in failed)))
-    if waiting:
+    """The tri-state of ``escalation.reporting``: false once any obligation is late,
+    missed or pending past its deadline; not known (None) while one is still due in
+    time — a determination then waits; true once every one is met or waived."""
+    found = reported_as_required(session, incident.id, now)
+    if found.value is False:
+        failed = [(line, BREACHED[line.status]) for line in found.failed]
         return Outcome(
-            True,
+            False,
             (
-                "尚无迟报或超时未报;仍待报送:" + "、".join(z for z, _ in waiting),
-                "none late or missed so far; still due: " + ", ".join(e for _, e in waiting),
+                "；".join(f"{line.title_zh}:{zh}" for line, (zh, _) in failed),
+                "; ".join(f"{line.title_en}: {en}" for line, (_, en) in failed),
+            ),
+        )
+    if found.value is None:
+        return Outcome(
+            None,
+            (
+                "尚无迟报或超时未报;仍待报送:" + "、".join(line.title_zh for line in found.due),
+                "none late or missed so far; still due: "
+                + ", ".join(line.title_en for line in found.due),
             ),
         )
     return Outcome(True, ("均按时报送", "every report filed by its deadline"))

@@ -9,6 +9,23 @@ every face shows.
 
 The engine never invents a clause. An incident that matches nothing and is not exempt is
 ``uncovered``: the text is silent and the case is for the leading group's judgement.
+
+``assess`` is also a what-if calculator: a fact left out takes its default
+(``FACT_DEFAULTS``). The defaults of the conduct facts (reported, rules implemented,
+cooperation, nothing concealed or destroyed, no exemption) say "no misconduct found";
+those of the two circumstances 5.2(c), 5.3(b) and 5.4(b) turn on — handled promptly
+(处理及时) and the impact (影响) — are presumptions, and ``Assessment.presumed`` names
+each one whose default decided a clause or ruled one out. A case determination refuses
+to rest on a presumed fact (``accountability.cases.determine``).
+
+Contradictions are refused with ``InvalidFacts`` naming the fact: conduct that needs an
+incident (reporting, the investigation, evidence after the incident, an exemption for
+how the incident came about) when there was none, and force majeure (5.5(a) 因不可抗力导致)
+beside non-compliance that led to the incident (5.4(b) 未按规定落实…导致).
+
+A concealed or false report (谎报/瞒报, CAC measures Art. 10) is never a report as
+required: ``concealed_or_false_report`` makes 5.1(a)/5.2(a)/5.3(a) apply whatever the
+obligation timestamps say.
 """
 
 from __future__ import annotations
@@ -34,6 +51,7 @@ __all__ = [
     "FACT_KEYS",
     "GRADES",
     "IMPACTS",
+    "PRESUMABLE",
     "RULE_VERSION",
     "SANCTIONS",
     "SANCTION_DECIDER",
@@ -88,17 +106,24 @@ FACT_DEFAULTS: Final[dict[str, object]] = {
 }
 FACT_KEYS: Final = tuple(FACT_DEFAULTS)
 
+#: The circumstances whose default is a presumption, not the absence of a finding:
+#: 5.2(c), 5.3(b) and 5.4(b) turn on 处理及时 and 影响 either way, so a default that
+#: decides one of them (or leaves the incident uncovered) is reported as presumed.
+PRESUMABLE: Final = ("handled_promptly", "impact")
+
 #: 5.5 waives only the clauses about the incident's occurrence and consequences, never
 #: those about conduct (reporting, cooperation, concealment, evidence, non-compliance).
 WAIVABLE_CLAUSES: Final = frozenset({"5.2(b)", "5.2(c)", "5.3(b)", "5.4(b)"})
 
-#: Article 5: tier -> the sanctions it allows, mildest first.
+#: Article 5: tier -> the sanctions it allows, mildest first. Tier 4 is 严肃处理,
+#: 情况十分严重者应报警处理: serious handling is always decided, and a referral to the
+#: police comes in addition where very serious (``Case.police_referral``), never instead.
 TIER_SANCTIONS: Final[dict[int, tuple[str, ...]]] = {
     0: (),
     1: ("criticism_education", "written_self_criticism"),
     2: ("written_self_criticism", "circulated_criticism"),
     3: ("circulated_criticism", "general_handling"),
-    4: ("serious_handling", "police_referral"),
+    4: ("serious_handling",),
 }
 
 #: Article 6: sanction -> the clause that says who decides. 6(2) names general and
@@ -179,6 +204,8 @@ class Assessment:
     facts: dict[str, object]
     rule_version: str
     uncovered: bool
+    #: Facts not supplied whose default decided a clause or ruled one out (PRESUMABLE).
+    presumed: tuple[str, ...] = ()
 
     @property
     def clause_ids(self) -> tuple[str, ...]:
@@ -207,18 +234,19 @@ class Assessment:
             "rule_version": self.rule_version,
             "uncovered": self.uncovered,
             "note": note,
+            "presumed": list(self.presumed),
+            "police_referral": _referral_option(self.tier),
         }
 
 
 def assess(facts: Mapping[str, object]) -> Assessment:
     """Assess ``facts`` under Article 5; raise ``InvalidFacts`` naming the field at fault.
 
-    Every key is optional (``FACT_DEFAULTS``); ``facts`` is not modified.
+    Every key is optional (``FACT_DEFAULTS``); ``facts`` is not modified. ``presumed``
+    lists the keys left out whose default mattered (see the module doc).
     """
     normal = _normalise(facts)
-    view = _Facts.of(normal)
-    matched = [clause_id for clause_id, test in _MATCHERS.items() if test(view)]
-    exemption = _exemption(normal)
+    matched, exemption, uncovered = _outcome(normal)
     waived = [c for c in matched if exemption is not None and c in WAIVABLE_CLAUSES]
     kept = [c for c in matched if c not in waived]
     tier = max((CLAUSE_TEXT[c][0] for c in kept), default=0)
@@ -230,10 +258,66 @@ def assess(facts: Mapping[str, object]) -> Assessment:
         sanctions=tuple(_sanction(code) for code in TIER_SANCTIONS[tier]),
         facts=normal,
         rule_version=RULE_VERSION,
-        # An incident the text says nothing about is not "no accountability": only 5.5
-        # says that, so the leading group must judge it.
-        uncovered=normal["grade"] is not None and not matched and exemption is None,
+        uncovered=uncovered,
+        presumed=_presumed(facts, normal, (matched, exemption, uncovered)),
     )
+
+
+_Outcome = tuple[list[str], str | None, bool]
+
+
+def _outcome(normal: Mapping[str, object]) -> _Outcome:
+    view = _Facts.of(normal)
+    matched = [clause_id for clause_id, test in _MATCHERS.items() if test(view)]
+    exemption = _exemption(normal)
+    # An incident the text says nothing about is not "no accountability": only 5.5
+    # says that, so the leading group must judge it.
+    uncovered = normal["grade"] is not None and not matched and exemption is None
+    return matched, exemption, uncovered
+
+
+#: The values a presumable fact could take instead of its default.
+_ALTERNATIVES: Final[dict[str, tuple[object, ...]]] = {
+    "handled_promptly": (True, False),
+    "impact": IMPACTS,
+}
+
+
+def _presumed(
+    given: Mapping[str, object], normal: Mapping[str, object], outcome: _Outcome
+) -> tuple[str, ...]:
+    """The presumable facts left out whose default decided the outcome: some other
+    value would match another clause, or end an uncovered result."""
+    found = []
+    for key in PRESUMABLE:
+        if key in given:
+            continue
+        for value in _ALTERNATIVES[key]:
+            if value == normal[key]:
+                continue
+            other = {**normal, key: value}
+            try:
+                _check_consistency(other)
+            except InvalidFacts:
+                continue
+            if _outcome(other) != outcome:
+                found.append(key)
+                break
+    return tuple(found)
+
+
+def _referral_option(tier: int) -> dict[str, object] | None:
+    """Tier 4 only: the police referral that comes beside serious handling."""
+    if tier != 4:
+        return None
+    zh, en = SANCTIONS["police_referral"]
+    return {
+        "code": "police_referral",
+        "zh": zh,
+        "en": en,
+        "in_addition_to": "serious_handling",
+        "condition": {"zh": POLICE_REFERRAL_CONDITION[0], "en": POLICE_REFERRAL_CONDITION[1]},
+    }
 
 
 def is_milder_than_allowed(tier: int, sanction: str | None) -> bool:
@@ -275,7 +359,10 @@ class _Facts:
         grade, impact, prior = facts["grade"], facts["impact"], facts["prior_sanctions"]
         return cls(
             grade=grade if isinstance(grade, str) else None,
-            unreported=facts["reported_as_required"] is False,
+            # 谎报/瞒报 sit beside 迟报/漏报 (CAC measures Art. 10): a false or concealed
+            # report is not a report as required, whatever the timestamps say.
+            unreported=facts["reported_as_required"] is False
+            or facts["concealed_or_false_report"] is True,
             noncompliant=facts["rules_implemented"] is False,
             led=facts["noncompliance_led_to_incident"] is True,
             prompt=facts["handled_promptly"] is True,
@@ -382,8 +469,39 @@ def _check_type(key: str, value: object) -> None:
         raise InvalidFacts(f"{key} must be true or false", field=key)
 
 
+#: Facts that only make sense after an incident, with why (for the refusal).
+_NEED_AN_INCIDENT: Final[tuple[tuple[str, object, str], ...]] = (
+    ("reported_as_required", False, "there is nothing to report without an incident"),
+    ("concealed_or_false_report", True, "there is no report to conceal without an incident"),
+    ("cooperation", "full", "there is no investigation of an incident to cooperate with"),
+    (
+        "evidence_destroyed_or_falsified",
+        True,
+        "5.4(c) reads 发生安全事件后 (after an incident): there was none",
+    ),
+    ("force_majeure", True, "5.5(a) reads 因不可抗力导致发生的网络安全事故: there was no incident"),
+    (
+        "full_compliance_proven",
+        True,
+        "5.5(b) reads 由未知原因导致网络安全事故发生的: there was no incident",
+    ),
+)
+
+
 def _check_consistency(facts: Mapping[str, object]) -> None:
     no_incident = facts["grade"] is None
+    if no_incident:
+        for key, value, why in _NEED_AN_INCIDENT:
+            # "cooperation" is the one listed with its harmless value: any other refuses.
+            contradicts = facts[key] != value if key == "cooperation" else facts[key] == value
+            if contradicts:
+                raise InvalidFacts(why, field=key)
+    if facts["force_majeure"] is True and facts["noncompliance_led_to_incident"] is True:
+        raise InvalidFacts(
+            "force majeure (5.5(a) 因不可抗力导致) cannot have caused an incident that "
+            "non-compliance led to (5.4(b) 未按规定落实…导致)",
+            field="force_majeure",
+        )
     if facts["full_compliance_proven"] is True and facts["rules_implemented"] is False:
         raise InvalidFacts(
             "full compliance cannot be proven when the rules were not implemented",

@@ -47,6 +47,9 @@ NO_PROPOSAL: dict[str, Any] = {
     "proposed_by_id": None,
     "proposed_at": None,
     "decider_clause": None,
+    "police_referral": False,
+    "judicial_referral": False,
+    "referral_reason": "",
 }
 
 
@@ -121,6 +124,8 @@ def text(value: object, field: str, *, required: bool = False) -> str:
 def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str) -> None:
     """Whether ``sanction`` (None: none) may be proposed or decided on a case of ``tier``.
 
+    - tier 4 is serious handling and nothing else (5.4 应当予严肃处理); a police referral
+      is added beside it, not chosen instead (``check_referral``);
     - a sanction the tier allows (Article 5) is always possible;
     - no sanction, or a milder one than the tier allows, needs a written justification:
       closing so is what the 5.4 closing sentence watches (敷衍结案);
@@ -132,6 +137,14 @@ def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str
     if sanction is not None and sanction not in SANCTIONS:
         raise ValidationError(
             f"unknown sanction; one of {', '.join(SANCTIONS)} or null", field="sanction"
+        )
+    if tier == 4 and sanction != "serious_handling":
+        # 5.4: 应当予严肃处理,情况十分严重者应报警处理 — "shall", and the referral is
+        # an addition to serious handling (police_referral=true), never a substitute.
+        raise ValidationError(
+            "tier 4 is serious handling (严肃处理), always; a police referral where very "
+            "serious comes in addition to it (police_referral), never instead",
+            field="sanction",
         )
     allowed = TIER_SANCTIONS[tier]
     if sanction in allowed:
@@ -164,6 +177,35 @@ def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str
         f"tier {tier} allows {', '.join(allowed)}; {sanction} is graver than that",
         field="sanction",
     )
+
+
+def check_referral(tier: int, police_referral: bool, reason: str) -> None:
+    """Whether a police referral may be added: tier 4 only (情况十分严重者应报警处理), and
+    the written reason must say why the case is very serious."""
+    if type(police_referral) is not bool:
+        raise ValidationError("must be true or false", field="police_referral")
+    if not police_referral:
+        return
+    if tier != 4:
+        raise ValidationError(
+            f"a police referral (报警处理) is for tier 4 only; this case is tier {tier}",
+            field="police_referral",
+        )
+    if not reason:
+        raise ValidationError(
+            "a police referral needs the reason the case is very serious (情况十分严重)",
+            field="reason",
+        )
+
+
+def collapsed_by_exemption(case: Case) -> bool:
+    """The case's determination matched clauses that a 5.5 exemption waived down to tier
+    0: ending it with nothing is watched like any other closure without a sanction (5.4
+    closing sentence), since the exemption is where a perfunctory closure would hide."""
+    determination = case.determination
+    if determination is None or determination.tier != 0:
+        return False
+    return bool(determination.assessment.get("waived"))
 
 
 def decider_of(sanction: str | None) -> str:

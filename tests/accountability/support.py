@@ -181,6 +181,8 @@ def tier3_case(bureau: Bureau, subject: str = "trafstaff") -> int:
     bureau.file(incident, T0 + HOUR / 2, "internal")
     bureau.file(incident, T0 + 2 * HOUR, "external")
     bureau.resolve(incident, T0 + 14 * HOUR)
+    # Every report filed: a determination waits while one is still due (issue 10, 4).
+    bureau.file(incident, T0 + 20 * HOUR, "final")
     case = bureau.open_case(incident, subject, DAY)
     bureau.find(case, DAY, impact="some")
     row = bureau.run("lgoffice", DAY, cases.determine, case_id=case)

@@ -221,6 +221,7 @@ def test_the_responses_match_the_openapi_fragment(api: Api, bureau: Bureau) -> N
 
     incident = _incident(bureau)
     case = bureau.open_case(incident, "trafstaff", T0 + 24 * HOUR)
+    bureau.find(case, T0 + 24 * HOUR, impact="some")
     replies = {
         ("/accountability/assess", "post"): api.post(
             "/accountability/assess", {"grade": "major", "force_majeure": True}, as_="duty"

@@ -191,9 +191,21 @@ def test_the_sanction_is_carried_out_only_after_the_decision(bureau: Bureau) -> 
         bureau.run("hr", DAY, cases.execute, case_id=case)
 
 
+def refer(bureau: Bureau, case: int) -> None:
+    bureau.run(
+        "lgoffice",
+        DAY,
+        cases.propose,
+        case_id=case,
+        sanction="serious_handling",
+        police_referral=True,
+        reason="销毁日志,情况十分严重",
+    )
+
+
 def test_a_police_referral_records_reported_executed_closed(bureau: Bureau) -> None:
     case = tier4_case(bureau)
-    joint(bureau, case, "police_referral")
+    refer(bureau, case)
     agree_all(bureau, case)
     bureau.run("lgmember", DAY, cases.approve, case_id=case, approved=True)
 
@@ -216,14 +228,20 @@ def test_a_police_referral_records_reported_executed_closed(bureau: Bureau) -> N
         date(2026, 11, 29),
         date(2026, 11, 30),
     )
-    assert done.status == "executed"
+    # The referral is beside the serious handling, which the Office still carries out.
+    assert (done.status, done.sanction, done.police_referral) == (
+        "decided",
+        "serious_handling",
+        True,
+    )
+    bureau.run("officehead", T0 + 4 * 24 * HOUR, cases.execute, case_id=case)
     bureau.run("lgoffice", T0 + 4 * 24 * HOUR, cases.close_case, case_id=case)
     assert bureau.case(case).status == "closed"
 
 
 def test_a_police_date_cannot_go_backwards(bureau: Bureau) -> None:
     case = tier4_case(bureau)
-    joint(bureau, case, "police_referral")
+    refer(bureau, case)
     agree_all(bureau, case)
     bureau.run("lgmember", DAY, cases.approve, case_id=case, approved=True)
     at = T0 + 4 * 24 * HOUR

@@ -84,6 +84,7 @@ def test_it_determines_an_unresolved_incident_past_its_target_as_not_prompt(
 ) -> None:
     incident = bureau.open_incident("major")
     case = bureau.open_case(incident, "trafhead", T0 + 13 * HOUR)
+    bureau.find(case, T0 + 13 * HOUR, impact="some")
 
     row = bureau.run("lgoffice", T0 + 13 * HOUR, cases.determine, case_id=case)
     assert row.facts["handled_promptly"] is False

@@ -50,8 +50,6 @@ CLAUSE_ROWS = [
     row("5.1(a) relatively major not reported",
         {"grade": "relatively_major", "reported_as_required": False}, ("5.1(a)",), tier=1),
     row("5.1(a) near-miss general reported", {"grade": "general"}, (), tier=0),
-    row("5.1(a) near-miss no incident nothing to report", {"reported_as_required": False},
-        (), tier=0),
     # 5.1(b)
     row("5.1(b) rules not implemented no incident", {"rules_implemented": False},
         ("5.1(b)",), tier=1),
@@ -133,19 +131,21 @@ CLAUSE_ROWS = [
     row("5.3(c) near-miss major refused is 5.1(c)", {**MAJOR_LATE, "cooperation": "refused"},
         ("5.1(c)",), tier=1),
     # 5.4(a)
+    # A concealed or false report is not reported as required: 5.2(a)/5.3(a) beside 5.4(a).
     row("5.4(a) major serious consequences concealed",
         {"grade": "major", "impact": "serious", "concealed_or_false_report": True},
-        ("5.4(a)",), tier=4),
+        ("5.2(a)", "5.4(a)"), tier=4),
     row("5.4(a) especially major serious consequences falsely reported and handled late",
         {**ESPECIALLY_MAJOR_LATE, "impact": "serious", "concealed_or_false_report": True},
-        ("5.3(b)", "5.4(a)"), tier=4),
-    row("5.4(a) near-miss bad impact concealed",
-        {"grade": "major", "impact": "bad", "concealed_or_false_report": True}, (), tier=0),
+        ("5.3(a)", "5.3(b)", "5.4(a)"), tier=4),
+    row("5.4(a) near-miss bad impact concealed is 5.2(a)",
+        {"grade": "major", "impact": "bad", "concealed_or_false_report": True},
+        ("5.2(a)",), tier=2),
     row("5.4(a) near-miss serious consequences not concealed",
         {"grade": "major", "impact": "serious"}, (), tier=0),
-    row("5.4(a) near-miss relatively major serious consequences concealed",
+    row("5.4(a) near-miss relatively major serious consequences concealed is 5.1(a)",
         {"grade": "relatively_major", "impact": "serious", "concealed_or_false_report": True},
-        (), tier=0),
+        ("5.1(a)",), tier=1),
     # 5.4(b)
     row("5.4(b) non-compliance led to a major incident handled late bad impact",
         {**MAJOR_LATE, "rules_implemented": False, "noncompliance_led_to_incident": True,
@@ -160,21 +160,12 @@ CLAUSE_ROWS = [
         {"grade": "major", "rules_implemented": False, "noncompliance_led_to_incident": True,
          "impact": "bad"}, (), tier=0),
     # 5.4(c)
-    row("5.4(c) evidence destroyed without an incident",
-        {"evidence_destroyed_or_falsified": True}, ("5.4(c)",), tier=4),
     row("5.4(c) evidence destroyed after a general incident",
         {"grade": "general", "evidence_destroyed_or_falsified": True}, ("5.4(c)",), tier=4),
     # 5.5(a): waives occurrence and consequences, never conduct
     row("5.5(a) waives 5.3(b) late handling with some impact",
         {**MAJOR_LATE, "impact": "some", "force_majeure": True}, (), tier=0,
         waived=("5.3(b)",), exemption="5.5(a)"),
-    row("5.5(a) waives 5.2(b) incident caused by non-compliance",
-        {"grade": "general", "rules_implemented": False, "noncompliance_led_to_incident": True,
-         "force_majeure": True}, (), tier=0, waived=("5.2(b)",), exemption="5.5(a)"),
-    row("5.5(a) waives 5.3(b) and 5.4(b) together",
-        {**MAJOR_LATE, "rules_implemented": False, "noncompliance_led_to_incident": True,
-         "impact": "bad", "force_majeure": True}, (), tier=0,
-        waived=("5.3(b)", "5.4(b)"), exemption="5.5(a)"),
     row("5.5(a) keeps 5.1(a) missed report",
         {"grade": "general", "reported_as_required": False, "force_majeure": True},
         ("5.1(a)",), tier=1, exemption="5.5(a)"),
@@ -196,7 +187,7 @@ CLAUSE_ROWS = [
         ("5.3(c)",), tier=3, waived=("5.2(c)",), exemption="5.5(b)"),
     row("5.5(b) keeps 5.4(a) concealment",
         {"grade": "major", "impact": "serious", "concealed_or_false_report": True,
-         "full_compliance_proven": True}, ("5.4(a)",), tier=4, exemption="5.5(b)"),
+         "full_compliance_proven": True}, ("5.2(a)", "5.4(a)"), tier=4, exemption="5.5(b)"),
     row("5.5(b) keeps 5.2(a) missed report and waives 5.2(c)",
         {"grade": "major", "reported_as_required": False, "full_compliance_proven": True},
         ("5.2(a)",), tier=2, waived=("5.2(c)",), exemption="5.5(b)"),
@@ -248,6 +239,8 @@ def invalid(row_id: str, facts: object, field: str) -> Any:
 
 
 BOOL_KEYS = [key for key in FACT_KEYS if isinstance(assess({}).facts[key], bool)]
+# The type checks run with an incident, so that no contradiction hides a type error.
+
 
 INVALID_ROWS = [
     invalid("facts that are not an object", ["grade", "major"], "facts"),
@@ -257,9 +250,12 @@ INVALID_ROWS = [
     invalid("grade unknown", {"grade": "minor"}, "grade"),
     invalid("grade in the wrong case", {"grade": "Major"}, "grade"),
     invalid("grade empty", {"grade": ""}, "grade"),
-    *[invalid(f"{key} 1 is not a bool", {key: 1}, key) for key in BOOL_KEYS],
-    *[invalid(f"{key} 'false' is not a bool", {key: "false"}, key) for key in BOOL_KEYS],
-    *[invalid(f"{key} null is not a bool", {key: None}, key) for key in BOOL_KEYS],
+    *[invalid(f"{key} 1 is not a bool", {"grade": "general", key: 1}, key)
+      for key in BOOL_KEYS],
+    *[invalid(f"{key} 'false' is not a bool", {"grade": "general", key: "false"}, key)
+      for key in BOOL_KEYS],
+    *[invalid(f"{key} null is not a bool", {"grade": "general", key: None}, key)
+      for key in BOOL_KEYS],
     invalid("prior_sanctions true is not an int", {"prior_sanctions": True}, "prior_sanctions"),
     invalid("prior_sanctions 1.0 is not an int", {"prior_sanctions": 1.0}, "prior_sanctions"),
     invalid("prior_sanctions text", {"prior_sanctions": "1"}, "prior_sanctions"),
@@ -280,6 +276,24 @@ INVALID_ROWS = [
             {"grade": "general", "noncompliance_led_to_incident": True},
             "noncompliance_led_to_incident"),
     invalid("impact some without an incident", {"impact": "some"}, "impact"),
+    invalid("not reported without an incident", {"reported_as_required": False},
+            "reported_as_required"),
+    invalid("concealed without an incident", {"concealed_or_false_report": True},
+            "concealed_or_false_report"),
+    invalid("poor cooperation without an incident", {"cooperation": "poor"}, "cooperation"),
+    invalid("refused cooperation without an incident", {"cooperation": "refused"},
+            "cooperation"),
+    invalid("evidence destroyed without an incident",
+            {"evidence_destroyed_or_falsified": True}, "evidence_destroyed_or_falsified"),
+    invalid("force majeure without an incident", {"force_majeure": True}, "force_majeure"),
+    invalid("full compliance proven without an incident", {"full_compliance_proven": True},
+            "full_compliance_proven"),
+    invalid("force majeure beside non-compliance that led to the incident",
+            {"grade": "general", "rules_implemented": False,
+             "noncompliance_led_to_incident": True, "force_majeure": True}, "force_majeure"),
+    invalid("force majeure beside non-compliance that led to a major incident handled late",
+            {**MAJOR_LATE, "rules_implemented": False, "noncompliance_led_to_incident": True,
+             "impact": "bad", "force_majeure": True}, "force_majeure"),
     invalid("impact serious without an incident", {"impact": "serious"}, "impact"),
 ]  # fmt: skip
 
@@ -392,8 +406,8 @@ def test_poor_and_refused_cooperation_are_distinct_after_an_especially_major_inc
                      ("written_self_criticism", "circulated_criticism"), id="tier 2 5.2(c)"),
         pytest.param({**MAJOR_LATE, "impact": "some"}, 3,
                      ("circulated_criticism", "general_handling"), id="tier 3 5.3(b)"),
-        pytest.param({"evidence_destroyed_or_falsified": True}, 4,
-                     ("serious_handling", "police_referral"), id="tier 4 5.4(c)"),
+        pytest.param({"grade": "general", "evidence_destroyed_or_falsified": True}, 4,
+                     ("serious_handling",), id="tier 4 5.4(c) serious handling always"),
     ],
 )  # fmt: skip
 def test_it_offers_the_sanctions_the_tier_allows(
@@ -412,7 +426,6 @@ def test_it_offers_the_sanctions_the_tier_allows(
         ("circulated_criticism", "6(1)", "leading_group"),
         ("general_handling", "6(2)", "joint_decision_then_leading_group_approval"),
         ("serious_handling", "6(2)", "joint_decision_then_leading_group_approval"),
-        ("police_referral", "6(2)", "joint_decision_then_leading_group_approval"),
     ],
 )
 def test_it_says_who_decides_each_sanction_under_article_6(
@@ -430,19 +443,29 @@ def _facts_for_tier(tier: int) -> dict[str, object]:
         1: {"rules_implemented": False},
         2: {"grade": "major"},
         3: {**MAJOR_LATE, "impact": "some"},
-        4: {"evidence_destroyed_or_falsified": True},
+        4: {"grade": "general", "evidence_destroyed_or_falsified": True},
     }
     return facts_by_tier[tier]
 
 
-def test_a_police_referral_is_flagged_where_very_serious() -> None:
-    options = assess({"evidence_destroyed_or_falsified": True}).to_dict()["sanctions"]
-    assert isinstance(options, list)
-    conditions = {option["code"]: option["condition"] for option in options}
-    assert conditions == {
-        "serious_handling": None,
-        "police_referral": {"zh": "情况十分严重者", "en": "where very serious"},
+def test_5_4_police_referral_comes_beside_serious_handling_where_very_serious() -> None:
+    """严肃处理,情况十分严重者应报警处理: the referral is in addition, never instead."""
+    data = assess({"grade": "general", "evidence_destroyed_or_falsified": True}).to_dict()
+    assert [option["code"] for option in cast(list[dict[str, object]], data["sanctions"])] == [
+        "serious_handling"
+    ]
+    assert data["police_referral"] == {
+        "code": "police_referral",
+        "zh": "报警处理",
+        "en": "referral to the police",
+        "in_addition_to": "serious_handling",
+        "condition": {"zh": "情况十分严重者", "en": "where very serious"},
     }
+    assert SANCTION_DECIDER["police_referral"] == "6(2)"
+    assert (
+        assess({"grade": "major", "reported_as_required": False}).to_dict()["police_referral"]
+        is None
+    )
 
 
 def test_sanctions_are_ordered_mildest_first() -> None:
@@ -538,6 +561,8 @@ def test_to_dict_gives_the_documented_shape() -> None:
         "rule_version": RULE_VERSION,
         "uncovered": False,
         "note": None,
+        "presumed": [],
+        "police_referral": None,
     }
 
 

@@ -72,9 +72,10 @@ def test_it_walks_a_case_from_the_record_to_an_executed_joint_decision(
     # with another cause. The record now holds one executed sanction for non-compliance.
     later = T0 + 30 * 24 * HOUR
     second = bureau.open_incident("general", at=later)
-    repeat = bureau.open_case(second, "trafstaff", later)
-    bureau.find(repeat, later, rules_implemented=False, handled_promptly=True)
-    again = bureau.run("lgoffice", later, cases.determine, case_id=repeat)
+    bureau.file(second, later + HOUR, "internal")
+    repeat = bureau.open_case(second, "trafstaff", later + HOUR)
+    bureau.find(repeat, later + HOUR, rules_implemented=False, handled_promptly=True)
+    again = bureau.run("lgoffice", later + HOUR, cases.determine, case_id=repeat)
 
     assert again.facts["prior_sanctions"] == 1
     assert "5.2(d)" in [c["id"] for c in again.assessment["clauses"]]
