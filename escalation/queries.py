@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from escalation import obligations as obligation_rows
 from escalation.delivery_reasons import delivery_facts
 from escalation.frozen import get_clock
+from escalation.reporting import reported_as_required
 from escalation.models import (
     DeliveryAttempt,
     EscalationChain,
@@ -93,15 +94,11 @@ def handling_outcome(session: Session, incident_id: int, now: datetime) -> dict[
     }
 
 
-def reporting_outcome(session: Session, incident_id: int) -> dict[str, Any]:
-    """The fact "reported as required" (5.1(a), 5.2(a), 5.3(a)): false once any
-    obligation is late or missed; ``None`` while some are still pending in time."""
-    rows = obligation_rows.of_incident(session, incident_id)
-    failed = [o.name for o in rows if o.status in ("late", "missed")]
-    if failed:
-        return {"reported_as_required": False, "late_or_missed": failed}
-    pending = [o.name for o in rows if o.status == "pending"]
-    return {"reported_as_required": None if pending else True, "late_or_missed": []}
+def reporting_outcome(session: Session, incident_id: int, now: datetime) -> dict[str, Any]:
+    """The fact "reported as required" (5.1(a), 5.2(a), 5.3(a)) at ``now``, tri-state:
+    see ``escalation.reporting`` (the one place it is decided)."""
+    get_incident(session, incident_id)
+    return reported_as_required(session, incident_id, now).to_dict()
 
 
 def _people(session: Session, ids: set[int]) -> dict[int, Person]:

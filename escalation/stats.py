@@ -2,7 +2,8 @@
 
 Per grade: incidents open, open and unacknowledged, reports due within the hour,
 reports breached (missed and still unfiled) and filed late, and the share of reports
-filed on time. Overall: the same report shares, mean time to acknowledge (from logging,
+filed on time. Overall: the same report shares, incidents by "reported as required"
+(yes, no, not yet known: ``escalation.reporting``), mean time to acknowledge (from logging,
 when the chain starts paging) and to resolve (from detection, as the handling target
 counts), the share handled promptly, and today's counts — "today" in the policy's
 time zone.
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from escalation import reporting
 from escalation.models import IncidentClock, Obligation
 from incidents.grading import GRADES
 from incidents.lifecycle import OPEN_STATUSES
@@ -114,6 +116,8 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
         "timezone": str(tz),
         "grades": grades,
         "reports": {**totals, "on_time_share": _share(totals["met"], decided)},
+        # Incidents by the one tri-state rule (escalation.reporting): 5.1(a)–5.3(a).
+        "reported_as_required": reporting.counts(session, now),
         "mean_time_to_acknowledge_seconds": _mean_seconds(
             session, Incident.created_at, Incident.acknowledged_at
         ),

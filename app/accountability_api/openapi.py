@@ -183,7 +183,15 @@ def openapi_paths() -> dict[str, Any]:
         "/cases/{case_id}/propose": step(
             "proposeSanction",
             "Propose a sanction the tier allows, or none (null)",
-            _object({"sanction": sanction, "reason": _TEXT}, required=("sanction",)),
+            _object(
+                {
+                    "sanction": sanction,
+                    "reason": _TEXT,
+                    "police_referral": {"type": "boolean"},
+                    "judicial_referral": {"type": "boolean"},
+                },
+                required=("sanction",),
+            ),
         ),
         "/cases/{case_id}/decide": step(
             "decideCase",

@@ -75,6 +75,10 @@ def _assessment_schema() -> dict[str, Any]:
             "rule_version": _STR,
             "uncovered": _BOOL,
             "note": _nullable(_BILINGUAL),
+            # Facts left out whose default decided a clause (what-if use only).
+            "presumed": {"type": "array", "items": {"enum": ["handled_promptly", "impact"]}},
+            # Tier 4: the police referral beside serious handling, where very serious.
+            "police_referral": _nullable({"type": "object"}),
         }
     )
 
@@ -109,6 +113,7 @@ def _case_schema(*, detail: bool) -> dict[str, Any]:
                 "joint_decision": _nullable({"type": "object"}),
                 "decision": _nullable({"type": "object"}),
                 "execution": {"type": "object"},
+                "referrals": {"type": "object"},
                 "police": {"type": "object"},
                 "closure": {"type": "object"},
                 "perfunctory_rule": {"type": "object"},

@@ -100,7 +100,7 @@ def determine(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/propose")
 def propose(case_id: int) -> ResponseReturnValue:
     _visible_case(case_id)
-    data = _body(("sanction", "reason"), optional=False)
+    data = _body(("sanction", "reason", "police_referral", "judicial_referral"), optional=False)
     if "sanction" not in data:
         raise ValidationError("is required (a sanction code, or null for none)", field="sanction")
     with unit() as session:
@@ -111,6 +111,9 @@ def propose(case_id: int) -> ResponseReturnValue:
             reason=_text(data, "reason"),
             actor=actor(),
             now=now(),
+            # Type-checked by the use case, which names the field.
+            police_referral=data.get("police_referral", False),
+            judicial_referral=data.get("judicial_referral", False),
         )
     return jsonify(_detail(case_id))
 

@@ -84,10 +84,13 @@ def clock_schemas() -> dict[str, Schema]:
                     {
                         "reported_as_required": {
                             "type": ["boolean", "null"],
-                            "description": "5.1(a), 5.2(a), 5.3(a); null while reports are "
-                            "pending in time",
+                            "description": "5.1(a), 5.2(a), 5.3(a): false once any report "
+                            "is late, missed or pending past its deadline; null while one is "
+                            "still due in time",
                         },
+                        "state": enum(("yes", "no", "not_yet_known")),
                         "late_or_missed": array(STR),
+                        "still_due": array(STR),
                     }
                 ),
                 "handling": obj(
@@ -234,6 +237,11 @@ def clock_schemas() -> dict[str, Schema]:
                     "description": "from detection to resolution",
                 },
                 "handled_promptly": obj({"yes": COUNT, "no": COUNT, "share": SHARE}),
+                "reported_as_required": obj(
+                    {"yes": COUNT, "no": COUNT, "not_yet_known": COUNT},
+                    description="incidents by 5.1(a)–5.3(a)'s fact, the rule of the "
+                    "obligations endpoint",
+                ),
                 "today": obj(
                     {
                         "since": {**DATETIME, "description": "local midnight"},

@@ -26,7 +26,7 @@ def list_obligations(incident_id: int) -> ResponseReturnValue:
     return jsonify(
         {
             "items": queries.obligations_of(session, incident_id, at),
-            "reporting": queries.reporting_outcome(session, incident_id),
+            "reporting": queries.reporting_outcome(session, incident_id, at),
             "handling": queries.handling_outcome(session, incident_id, at),
         }
     )

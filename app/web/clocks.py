@@ -20,6 +20,7 @@ from app.web.deadlines import Deadline
 from app.web.templating import iso, local, pick
 from config.policy import PolicyError, parse_duration
 from escalation.queries import escalation_state, handling_outcome, obligations_of
+from escalation.reporting import reported_as_required
 from incidents.models import Incident
 from incidents.reports import KIND_NAMES, Report
 
@@ -110,6 +111,8 @@ class IncidentClocks:
     nearest: Deadline | None = None
     handling_due_at: datetime | None = None
     handled_promptly: bool | None = None
+    # "Reported as required" by the one rule (escalation.reporting): None = not yet known.
+    reported_as_required: bool | None = None
     chains: list[ChainRun] = field(default_factory=list)
     other_notices: list[OtherNotice] = field(default_factory=list)
     reports: list[ReportRow] = field(default_factory=list)
@@ -268,6 +271,7 @@ def incident_clocks(session: Session, incident: Incident, now: datetime) -> Inci
         out.nearest = Deadline(
             incident.id, first.name, first.title, first.to, first.due_at, first.window, first.status
         )
+    out.reported_as_required = reported_as_required(session, incident.id, now).value
     handling = handling_outcome(session, incident.id, now)
     out.handling_due_at = _when(handling.get("handling_due_at"))
     prompt = handling.get("handled_promptly")

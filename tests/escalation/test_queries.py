@@ -50,12 +50,14 @@ def test_reporting_outcome_turns_false_on_a_breach(
 ) -> None:
     incident_id = open_(factory, org, "major")
     with factory() as s:
-        assert reporting_outcome(s, incident_id)["reported_as_required"] is None
+        assert reporting_outcome(s, incident_id, T0)["reported_as_required"] is None
     Walk(factory, incident_id).to(61)
     with factory() as s:
-        assert reporting_outcome(s, incident_id) == {
+        assert reporting_outcome(s, incident_id, T0 + timedelta(minutes=61)) == {
             "reported_as_required": False,
+            "state": "no",
             "late_or_missed": ["internal"],
+            "still_due": ["external", "final"],
         }
 
 
