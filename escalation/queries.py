@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from escalation import obligations as obligation_rows
 from escalation.delivery_reasons import delivery_facts
 from escalation.frozen import get_clock
-from escalation.reporting import reported_as_required
 from escalation.models import (
     DeliveryAttempt,
     EscalationChain,
@@ -24,6 +23,7 @@ from escalation.models import (
     Obligation,
     Timer,
 )
+from escalation.reporting import reported_as_required
 from incidents.models import Incident
 from incidents.org import Person
 from incidents.service import get_incident
