@@ -81,7 +81,17 @@ class DatabaseCollector(Collector):
             "Age of the oldest queued notification, per channel.",
             labels=["channel"],
         )
-        for channel, (count, first) in sorted(health.queue_depths(session).items()):
+        queued = health.queue_depths(session)
+        state = health.paging_health(
+            session,
+            now,
+            self.policy,
+            sweep_seconds=self.sweep_seconds,
+            bot_expected=self.bot_expected,
+        )
+        # Every channel the worker reports on, so an empty queue reads 0, not absent.
+        for channel in sorted(set(queued) | {c.channel for c in state.channels}):
+            count, first = queued.get(channel, (0, None))
             depth.add_metric([channel], count)
             oldest.add_metric([channel], (now - first).total_seconds() if first else 0.0)
         yield depth
@@ -99,13 +109,6 @@ class DatabaseCollector(Collector):
             obligations.add_metric([status], int(counts.get(status, 0)))
         yield obligations
 
-        state = health.paging_health(
-            session,
-            now,
-            self.policy,
-            sweep_seconds=self.sweep_seconds,
-            bot_expected=self.bot_expected,
-        )
         worker_age = GaugeMetricFamily(
             "fenghuo_worker_heartbeat_age_seconds",
             "Seconds since the newest worker heartbeat (+Inf: no worker has beaten).",
