@@ -17,7 +17,7 @@ from config.policy import load_policy
 from escalation import response
 from escalation.models import Notification
 from incidents.inputs import IncidentInput
-from incidents.org import Department, Person
+from incidents.org import Department, Person, System
 from tests.conftest import T0, actor_for
 
 POLICY = load_policy()
@@ -63,6 +63,7 @@ class Bureau:
         at: datetime = T0,
         department: str = "traffic",
         caused_by: str | None = "trafstaff",
+        systems: tuple[str, ...] = (),
     ) -> int:
         data: dict[str, Any] = {
             "title": "交通管理平台页面被篡改",
@@ -71,6 +72,12 @@ class Bureau:
             "detected_at": at.isoformat(),
             "responsible_department_id": self.department(department),
         }
+        if systems:
+            with self.factory() as s:
+                data["system_ids"] = [
+                    s.scalars(select(System.id).where(System.code == code)).one()
+                    for code in systems
+                ]
         if caused_by is not None:
             data["caused_by_id"] = self.id_of(caused_by)
         incident = self.run(

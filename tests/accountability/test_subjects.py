@@ -123,3 +123,73 @@ def test_it_gives_a_reason_once_even_when_two_chains_name_it(bureau: Bureau) -> 
         director = [x for x in subjects_of(s, found) if x.login == "director"]
 
     assert director[0].also == ()
+
+
+def _bases(bureau: Bureau, incident_id: int) -> dict[str, list[tuple[str, str]]]:
+    """login -> [(basis kind, basis English text)] for every reason they answer."""
+    with bureau.factory() as s:
+        incident = s.get(Incident, incident_id)
+        assert incident is not None
+        return {
+            x.login: [(b.kind, b.text[1]) for b in (x.basis, *x.also)]
+            for x in subjects_of(s, incident)
+        }
+
+
+def test_every_affected_system_s_owner_operator_and_users_answer(bureau: Bureau) -> None:
+    """谁主管谁负责,谁运维谁负责,谁使用谁负责 — for each system, not only the first."""
+    incident = bureau.open_incident("major", caused_by=None, systems=("traffic-platform", "portal"))
+    bases = _bases(bureau, incident)
+
+    # Both owners: traffic owns the traffic platform, the office owns the portal.
+    assert (
+        "system_owner",
+        "head of an affected system's owner department (whoever is in "
+        "charge is responsible): 交通管理综合信息平台",
+    ) in bases["trafhead"]
+    assert (
+        "system_owner",
+        "head of an affected system's owner department (whoever is in "
+        "charge is responsible): 局门户网站",
+    ) in bases["officehead"]
+    # The command center operates both, and cchead is the portal's named operator.
+    kinds = {kind for kind, _ in bases["cchead"]}
+    assert {"system_operator", "system_operator_person"} <= kinds
+    # Finance uses the portal: its head answers as a user (谁使用谁负责).
+    assert [kind for kind, _ in bases["finhead"]] == ["system_user"]
+
+
+def test_a_system_party_can_be_made_the_subject_of_a_case(bureau: Bureau) -> None:
+    incident = bureau.open_incident("general", caused_by=None, systems=("portal",))
+    case = bureau.open_case(incident, "finhead", T0 + HOUR)
+
+    found = bureau.case(case)
+    assert (found.subject_basis, found.subject_clause) == ("system_user", "谁使用谁负责")
+
+
+def test_3_4_a_staff_breach_is_the_staff_member_s_alone() -> None:
+    """3(4): 因不遵守相关工作规定,造成网络安全事故的,由其本人负全部责任."""
+    from accountability.subjects import STAFF_BREACH_TEXT
+
+    assert STAFF_BREACH_TEXT[0].endswith("由其本人负全部责任")
+
+
+def test_3_4_each_leader_says_why_they_answer_beside_a_staff_breach(bureau: Bureau) -> None:
+    incident = bureau.open_incident("major", caused_by="trafstaff")
+    with bureau.factory() as s:
+        found = s.get(Incident, incident)
+        assert found is not None
+        standing = {x.login: x.standing for x in subjects_of(s, found)}
+
+    assert "full personal responsibility (3(4))" in standing["trafstaff"][1]
+    assert "由其本人负全部责任" in standing["director"][0]
+    assert "overall leadership of network security" in standing["director"][1]
+    assert "the department's own rules and staff" in standing["trafhead"][1]
+
+
+def test_without_a_staff_breach_nobody_carries_a_3_4_standing(bureau: Bureau) -> None:
+    incident = bureau.open_incident("major", caused_by=None)
+    with bureau.factory() as s:
+        found = s.get(Incident, incident)
+        assert found is not None
+        assert {x.standing for x in subjects_of(s, found)} == {("", "")}
