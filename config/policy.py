@@ -43,6 +43,7 @@ from config.policy_checks import (
     read_text,
     read_zone,
 )
+from config.policy_law import applicable, check_against_law
 from config.policy_terms import (
     GRADES,
     KNOWN_DESTINATIONS,
@@ -119,6 +120,11 @@ class ObligationSpec:
     # report to the CAC was filed. Default by ``to``: DEFAULT_INFORM_ON_FILING.
     inform: tuple[str, ...] = ()
     confirm_within: timedelta = timedelta(minutes=15)
+    # Owed only by these reporter categories (e.g. ["cii"]: the CII report to the public
+    # security organ, CAC measures Art. 4); empty: by every one.
+    only_for: tuple[str, ...] = ()
+    # Why a deadline looser than the CAC measures is the bureau's choice (config.policy_law).
+    loose_reason: str = ""
 
     def window(self, reporter_category: str) -> timedelta:
         """The time allowed for this reporter category (CAC measures Art. 4 for ``cac``)."""
@@ -143,6 +149,8 @@ class ObligationSpec:
             "title_en": self.title_en,
             "inform": list(self.inform),
             "confirm_within": format_duration(self.confirm_within),
+            **({"only_for": list(self.only_for)} if self.only_for else {}),
+            **({"loose_reason": self.loose_reason} if self.loose_reason else {}),
         }
 
     @classmethod
@@ -151,7 +159,18 @@ class ObligationSpec:
         t = Table(
             d,
             key,
-            ("name", "to", "within", "from", "title_zh", "title_en", "inform", "confirm_within"),
+            (
+                "name",
+                "to",
+                "within",
+                "from",
+                "title_zh",
+                "title_en",
+                "inform",
+                "confirm_within",
+                "only_for",
+                "loose_reason",
+            ),
         )
         name = read_identifier(t.required("name"), t.path("name"), _NAME)
         to = read_identifier(t.required("to"), t.path("to"), _DESTINATION)
@@ -185,7 +204,24 @@ class ObligationSpec:
         confirm_within = read_positive_duration(
             t.optional("confirm_within", DEFAULT_CONFIRM_WITHIN), t.path("confirm_within")
         )
-        return cls(name, to, within, start, title_zh, title_en, inform, confirm_within)
+        only_for = tuple(
+            read_choice(c, f"{t.path('only_for')}[{i}]", REPORTER_CATEGORIES)
+            for i, c in enumerate(read_list(t.optional("only_for", []), t.path("only_for")))
+        )
+        raw_reason = t.optional("loose_reason", "")
+        loose_reason = read_text(raw_reason, t.path("loose_reason")) if raw_reason != "" else ""
+        return cls(
+            name,
+            to,
+            within,
+            start,
+            title_zh,
+            title_en,
+            inform,
+            confirm_within,
+            only_for,
+            loose_reason.strip(),
+        )
 
 
 @dataclass(frozen=True)
@@ -459,6 +495,10 @@ class Policy:
             n: GradePolicy.from_dict(read_mapping(g.required(n, missing), g.path(n)), key=g.path(n))
             for n in GRADES
         }
+        # No looser than the CAC measures (config.policy_law), keyed as in the file; then
+        # the obligations this reporter category does not owe (only_for) are dropped.
+        check_against_law(category, grades)
+        grades = {n: applicable(g, category) for n, g in grades.items()}
         return cls(category, timezone, grades, redact, outbox)
 
 

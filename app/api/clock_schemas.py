@@ -32,9 +32,19 @@ CHAIN_REASONS = ("opened", "upgraded", "downgraded", "reopened")
 STEP_FIELDS: dict[str, Schema] = {
     "after": DURATION,
     "notify": {**array(STR), "description": "position roles, relative roles or person:LOGIN"},
-    "until": enum(UNTIL_CONDITIONS),
+    "until": enum(
+        (*UNTIL_CONDITIONS, "confirmed"),
+        "confirmed: an inform step, running until each recipient confirms receipt",
+    ),
     "repeat_every": DURATION,
     "repeat_max": {"type": "integer", "minimum": 1},
+    "kind": enum(("page", "inform"), "page seeks a responder; inform tells leaders (签收)"),
+    "confirm_within": {
+        **DURATION,
+        "description": "inform: unconfirmed this long after being told, the next person "
+        "up and the deputy are told",
+    },
+    "groups": {**array(STR), "description": "group destinations (robots) told as well"},
 }
 
 
@@ -125,7 +135,31 @@ def clock_schemas() -> dict[str, Schema]:
                             "from": enum(OBLIGATION_STARTS),
                             "title_zh": STR,
                             "title_en": STR,
-                        }
+                            "inform": {
+                                **array(STR),
+                                "description": "filing it informs these (each confirms)",
+                            },
+                            "confirm_within": DURATION,
+                            "only_for": {
+                                **array(enum(REPORTER_CATEGORIES)),
+                                "description": "owed only by these reporter categories",
+                            },
+                            "loose_reason": {
+                                **STR,
+                                "description": "why a deadline looser than the CAC "
+                                "measures is the bureau's choice",
+                            },
+                        },
+                        required=(
+                            "name",
+                            "to",
+                            "within",
+                            "from",
+                            "title_zh",
+                            "title_en",
+                            "inform",
+                            "confirm_within",
+                        ),
                     )
                 ),
                 "chain": array(obj(STEP_FIELDS, required=("after", "notify", "until"))),
@@ -145,10 +179,10 @@ def clock_schemas() -> dict[str, Schema]:
         "NotificationState": obj(
             {
                 "id": ID,
-                "person_id": ID,
+                "person_id": {**nullable(ID), "description": "null for a group destination"},
                 "login": {"type": ["string", "null"]},
                 "name": {"type": ["string", "null"]},
-                "channel": {**STR, "description": "inbox, console, telegram, …"},
+                "channel": {**STR, "description": "inbox, console, telegram, email, …"},
                 "kind": enum(NOTICE_KINDS),
                 "status": enum(NOTIFICATION_STATUSES),
                 "attempts": COUNT,
@@ -157,6 +191,19 @@ def clock_schemas() -> dict[str, Schema]:
                 "fallback_of_id": {**nullable(ID), "description": "sent instead of that one"},
                 "fallbacks": {**array(ID), "description": "notifications sent instead of this"},
                 "history": array(ref("DeliveryAttempt")),
+                "reason": {
+                    **STR,
+                    "description": "why it is not delivered, as a code (unreachable, "
+                    "refused, flood_wait, …); empty once sent",
+                },
+                "failing_since": {
+                    **NULL_DATETIME,
+                    "description": "the first failed attempt, while undelivered",
+                },
+                "delivered_instead": {
+                    "type": ["string", "null"],
+                    "description": "the channel that delivered the same notice instead",
+                },
             }
         ),
         "TimerState": obj(
