@@ -198,6 +198,7 @@ class Firing:
         recipients, unresolved = self.resolver.resolve(step["notify"], incident)
         links: dict[int, int] = {}
         if not timer.repeat_index:
+            told: list[Recipient] = []
             for r in recipients:
                 receipt, _ = receipts.open_receipt(
                     self.session,
@@ -211,7 +212,11 @@ class Firing:
                     chain_id=chain.id,
                     step_index=timer.step_index,
                 )
+                if receipt.confirmed_at is not None:
+                    continue  # told already ("escalate now") and confirmed
                 links[r.person_id] = receipt.id
+                told.append(r)
+            recipients = told
         else:
             # A reminder reaches only those whose receipt is still open: the people told
             # the first time, whoever holds the post now.
@@ -597,9 +602,11 @@ class Firing:
 
 
 def insert_rows(session: Session) -> Any:
-    """A plain INSERT of notification rows (group notices: one per timer and group; the
-    sweep's lock on the timer keeps it to one, the partial unique index too)."""
-    return insert(Notification)
+    """A plain Core INSERT of notification rows (group notices: one per timer and group;
+    the sweep's lock on the timer keeps it to one, the partial unique index too)."""
+    table = Notification.__table__
+    assert isinstance(table, Table)
+    return insert(table)
 
 
 def _iso(value: datetime | None) -> str | None:

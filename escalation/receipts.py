@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config.policy import format_duration, parse_duration
-from escalation.models import Notification, Receipt, Timer
+from escalation.models import RECEIPT_SOURCES, Notification, Receipt, Timer
 from escalation.recipients import Resolver
 from incidents.audit import Actor, record
 from incidents.errors import Forbidden, NotFound, ValidationError
@@ -31,6 +31,7 @@ from incidents.models import Incident
 from incidents.org import Person
 
 CONFIRM_CHANNELS = ("web", "api", "telegram", "email")
+SOURCES = RECEIPT_SOURCES
 
 
 def step_key(chain_id: int, step_index: int, person_id: int) -> str:

@@ -40,6 +40,7 @@ from app.api import (  # noqa: E402
     openapi,
     org,
     org_admin,
+    receipts,
     reports,
     stats,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "openapi",
     "org",
     "org_admin",
+    "receipts",
     "reports",
     "stats",
 ]

@@ -307,10 +307,12 @@ def document_for(app: Flask) -> dict[str, Any]:
 def document(*, accountability: bool = False) -> dict[str, Any]:
     """The whole document; built once per process and variant (it depends only on code)."""
     from app.api.escalation_doc import escalation_paths, escalation_schemas
+    from app.api.receipts import receipts_paths, receipts_schemas
 
     paths = {
         **_incident_paths(),
         **escalation_paths(),
+        **receipts_paths(),
         **_org_paths(),
         **_org_admin_paths(),
         **_other_paths(),
@@ -345,7 +347,7 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
                     "description": "an API token (fh_…)",
                 },
             },
-            "schemas": {**base_schemas(), **escalation_schemas()},
+            "schemas": {**base_schemas(), **escalation_schemas(), **receipts_schemas()},
         },
     }
 

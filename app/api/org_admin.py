@@ -19,7 +19,8 @@ from app.api.errors import MalformedBody, UnsupportedMediaType
 from app.api.params import check_query
 from app.api.unit import unit
 from app.extensions import db, now
-from incidents.org_io import ImportResult, export_org, import_org
+from escalation import organisation
+from incidents.org_io import ImportResult, export_org
 from incidents.permissions import require
 
 # RFC 9512 registers application/yaml; text/yaml is what many tools still send.
@@ -71,5 +72,5 @@ def import_organisation() -> ResponseReturnValue:
     require(caps().can_manage_org, FORBIDDEN)
     text = yaml_body()
     with unit() as session:
-        result = import_org(session, text, actor=actor(), now=now())
+        result = organisation.import_organisation(session, text, actor=actor(), now=now())
     return jsonify(import_result(result))

@@ -68,11 +68,11 @@ def org() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def org_import(file: Path) -> None:
     """Import (idempotently) the organisation from a YAML FILE."""
-    from incidents.org_io import import_org
+    from escalation.organisation import import_organisation
 
     settings = _settings()
     with _session(settings) as session:
-        result = import_org(
+        result = import_organisation(
             session, file.read_text(encoding="utf-8"), actor=CLI_ACTOR, now=SystemClock().now()
         )
     if not result.changed:
@@ -107,14 +107,14 @@ def demo() -> None:
 
 def seed_demo(settings: Settings, *, only_if_empty: bool) -> str | None:
     """Load the demo organisation and set every demo password; return the password."""
+    from escalation.organisation import import_organisation
     from incidents.accounts import set_password
-    from incidents.org_io import import_org
 
     now = SystemClock().now()
     with _session(settings) as session:
         if only_if_empty and session.scalar(select(func.count()).select_from(Person)):
             return None
-        import_org(session, DEMO_ORG.read_text(encoding="utf-8"), actor=CLI_ACTOR, now=now)
+        import_organisation(session, DEMO_ORG.read_text(encoding="utf-8"), actor=CLI_ACTOR, now=now)
         password = settings.demo_password or secrets.token_urlsafe(9)
         for person in session.scalars(select(Person)):
             set_password(session, person=person, password=password, actor=CLI_ACTOR, now=now)

@@ -22,8 +22,9 @@ from app.web.session_scope import writing
 from app.web.templating import local
 from app.web.translate import _
 from app.web.viewer import actor, caps
+from escalation.organisation import import_organisation
 from incidents.errors import ValidationError
-from incidents.org_io import ImportResult, export_org, import_org
+from incidents.org_io import ImportResult, export_org
 from incidents.permissions import require
 
 # The order the result lists its counts in (``ImportResult`` keys them by these names).
@@ -70,7 +71,7 @@ def org_import() -> Any:
     try:
         text = submitted_yaml(request.files.get("file"), pasted)
         with writing() as session:
-            result = import_org(session, text, actor=actor(), now=now())
+            result = import_organisation(session, text, actor=actor(), now=now())
     except ValidationError as exc:
         return _page(pasted=pasted, error=exc), 422
     # The result is shown on this answer rather than after a redirect: sending the form

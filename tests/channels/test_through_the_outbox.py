@@ -48,13 +48,6 @@ def robots(clock: FrozenClock) -> Iterator[FakeRobots]:
         yield fake
 
 
-@pytest.mark.xfail(
-    raises=AttributeError,
-    strict=True,
-    reason="escalation.firing.Firing.finish reads .rowcount from the ORM bulk insert of "
-    "group notices, which has none; insert into Notification.__table__ (or count a "
-    "RETURNING) fixes it — remove this mark then",
-)
 def test_a_step_reaches_a_person_by_email_and_its_group_by_robot(
     factory: sessionmaker[Session],
     org: dict[str, Person],
