@@ -385,6 +385,9 @@ def paging_health(
             reason=b.detail,
         )
         for b in sorted((b for b in beats if b.kind == "channel"), key=lambda b: b.name)
+        # As the live workers see them: a channel no worker reports on any more (taken
+        # out of the configuration) is not "failing"; a silent worker is its own problem.
+        if now - b.beat_at <= limit
     ]
     oldest_at, oldest_channel = oldest_undelivered(session)
     return PagingHealth(

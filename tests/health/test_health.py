@@ -157,3 +157,18 @@ def test_channel_rows_record_the_derived_start_of_a_failure(
     assert (telegram.failing, telegram.since, telegram.reason) == (True, minute(0), "unreachable")
     assert rows["channel:telegram"].detail == "unreachable"
     assert "channel:telegram" in state.problems
+
+
+def test_a_channel_no_live_worker_reports_on_is_left_out(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    telegram_for(factory, org, "duty")
+    open_(factory, org, "major")
+    deliver_at(factory, 0, Unreachable())
+    with factory() as s, s.begin():
+        health.record_channels(s, health.channel_health(s).values(), now=minute(0))
+    with factory() as s:
+        now = health.paging_health(s, minute(0), DEFAULT_POLICY)
+        later = health.paging_health(s, minute(10), DEFAULT_POLICY)
+    assert [c.channel for c in now.failing_channels] == ["telegram"]
+    assert later.failing_channels == [] and "worker" in later.problems
