@@ -10,7 +10,10 @@ Kinds of filing:
 
 - ``initial`` (初次报告): items 1 (``entity``) and 2 (``occurrence``) are required; any
   other Art. 7 item may come with them. A ransomware incident (``ransomware: true``)
-  also needs item 2a (``ransom``: amount, method and date of the demand).
+  carries item 2a (``ransom``: amount, method and date of the demand); what is not yet
+  known is marked to be determined (``"tbd"``, 待定) rather than holding the report
+  back — Art. 7 lets the first report go with what is known and the rest follow as
+  supplements (其他情况及时补报). ``ransom_to_be_determined`` lists what is still owed.
 - ``supplement`` (补报): at least one Art. 7 item that the initial report left out or
   that corrects it.
 - ``follow_up`` (续报): new important developments or investigation progress
@@ -111,6 +114,11 @@ ART8_ITEMS: dict[str, ItemSpec] = {
 }
 INITIAL_REQUIRED = ("entity", "occurrence")
 RANSOM_FIELDS = ("amount", "currency", "method", "date", "note")
+#: Item 2a's parts the report must state, each known or marked to be determined.
+RANSOM_REQUIRED = ("amount", "method", "date")
+#: Marks an item 2a part not yet known (待定): it follows in a supplement (Art. 7 补报).
+TBD = "tbd"
+TBD_NAMES: tuple[str, str] = ("待定(后续补报)", "to be determined (a supplement follows)")
 
 
 class Report(Base):
@@ -171,11 +179,13 @@ def _text(value: object, field: str) -> str:
 
 
 def _ransom(value: object) -> dict[str, object]:
-    """Item 2a: the amount, method and date of the ransom demanded (Art. 7(二))."""
+    """Item 2a: the amount, method and date of the ransom demanded (Art. 7(二)); a part
+    left out or given as ``"tbd"`` is to be determined (Art. 7: 其他情况及时补报)."""
     field = "items.ransom"
     if not isinstance(value, Mapping):
         raise ValidationError(
-            "must be an object with amount, method and date (currency and note optional)",
+            'must be an object with amount, method and date (each may be "tbd"; '
+            "currency and note optional)",
             field=field,
         )
     for key in value:
@@ -183,27 +193,45 @@ def _ransom(value: object) -> dict[str, object]:
             raise ValidationError(
                 f"unknown field; allowed: {', '.join(RANSOM_FIELDS)}", field=f"{field}.{key}"
             )
-    amount = value.get("amount")
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
-        raise ValidationError("must be a number ≥ 0", field=f"{field}.amount")
-    raw_date = value.get("date")
+    amount = value.get("amount", TBD)
+    if amount is None:
+        amount = TBD
+    if amount != TBD and (
+        isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0
+    ):
+        raise ValidationError('must be a number ≥ 0, or "tbd"', field=f"{field}.amount")
+    raw_date = value.get("date", TBD)
+    if raw_date is None:
+        raw_date = TBD
     if not isinstance(raw_date, str):
-        raise ValidationError("is required (ISO 8601 date, e.g. 2026-11-27)", field=f"{field}.date")
-    try:
-        date.fromisoformat(raw_date[:10])
-    except ValueError:
         raise ValidationError(
-            f"not an ISO 8601 date: {raw_date!r}", field=f"{field}.date"
-        ) from None
+            'must be an ISO 8601 date (e.g. 2026-11-27), or "tbd"', field=f"{field}.date"
+        )
+    if raw_date != TBD:
+        try:
+            date.fromisoformat(raw_date[:10])
+        except ValueError:
+            raise ValidationError(
+                f"not an ISO 8601 date: {raw_date!r}", field=f"{field}.date"
+            ) from None
+    method = value.get("method", TBD)
     out: dict[str, object] = {
         "amount": amount,
         "currency": _text(value.get("currency", "CNY"), f"{field}.currency"),
-        "method": _text(value.get("method"), f"{field}.method"),
+        "method": TBD if method in (None, TBD) else _text(method, f"{field}.method"),
         "date": raw_date,
     }
     if value.get("note") is not None:
         out["note"] = _text(value["note"], f"{field}.note")
     return out
+
+
+def ransom_to_be_determined(items: Mapping[str, object]) -> list[str]:
+    """The parts of item 2a a filing marked to be determined (a supplement is owed)."""
+    ransom = items.get("ransom")
+    if not isinstance(ransom, Mapping):
+        return []
+    return [key for key in RANSOM_REQUIRED if ransom.get(key, TBD) == TBD]
 
 
 def allowed_items(kind: str) -> tuple[str, ...]:
@@ -260,11 +288,9 @@ def validate_items(kind: str, items: Mapping[str, object]) -> dict[str, object]:
                     field=f"items.{key}",
                 )
     if ransomware and "ransom" not in clean and kind == "initial":
-        raise ValidationError(
-            "item 2a is required for a ransomware incident: amount, method and date of the "
-            "ransom demanded",
-            field="items.ransom",
-        )
+        # Art. 7: the first report does not wait for what nobody knows yet; item 2a is
+        # stated as to be determined, and a supplement follows.
+        clean["ransom"] = {key: TBD for key in RANSOM_REQUIRED}
     if not any(key != "ransomware" for key in clean):
         raise ValidationError(f"a {kind} report needs at least one item", field="items")
     return clean

@@ -36,13 +36,19 @@ def report_items_schema() -> Schema:
             props[key] = {
                 **obj(
                     {
-                        "amount": {"type": "number", "minimum": 0},
+                        "amount": {
+                            "anyOf": [{"type": "number", "minimum": 0}, {"const": "tbd"}],
+                            "description": '"tbd": to be determined (Art. 7 补报)',
+                        },
                         "currency": STR,
-                        "method": STR,
-                        "date": {"type": "string", "description": "ISO 8601 date"},
+                        "method": {**STR, "description": '"tbd": to be determined'},
+                        "date": {
+                            "type": "string",
+                            "description": 'ISO 8601 date, or "tbd": to be determined',
+                        },
                         "note": STR,
                     },
-                    required=("amount", "method", "date"),
+                    required=(),
                 ),
                 "description": f"item {spec.number}: {spec.en} — {spec.zh}",
             }
@@ -56,7 +62,8 @@ def report_items_schema() -> Schema:
     props["progress"] = _item_text(PROGRESS_ITEM.number, PROGRESS_ITEM.zh, PROGRESS_ITEM.en)
     props["ransomware"] = {
         "type": "boolean",
-        "description": "a ransomware incident: item 2a is then required",
+        "description": "a ransomware incident: item 2a is then stated, each part known "
+        'or "tbd" (to be determined; an initial report without it states all three so)',
     }
     for key, spec in ART8_ITEMS.items():
         props[key] = _item_text(spec.number, spec.zh, spec.en)

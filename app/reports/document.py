@@ -22,7 +22,15 @@ from escalation.models import Obligation
 from incidents.grading import GRADE_LEVEL, GRADE_NAMES
 from incidents.models import CATEGORIES, Incident
 from incidents.org import Department, Person, Position
-from incidents.reports import ART7_ITEMS, ART8_ITEMS, KIND_NAMES, PROGRESS_ITEM, Report
+from incidents.reports import (
+    ART7_ITEMS,
+    ART8_ITEMS,
+    KIND_NAMES,
+    PROGRESS_ITEM,
+    TBD,
+    TBD_NAMES,
+    Report,
+)
 
 CHINESE_NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 RECIPIENTS_ZH = {
@@ -81,10 +89,19 @@ def zh_time(value: datetime | None, tz: tzinfo) -> str:
 def _ransom_text(value: object) -> str:
     if not isinstance(value, dict):
         return str(value)
+
+    def part(key: str) -> str:
+        # Art. 7: a part not yet known is stated as such; a supplement follows (补报).
+        found = value.get(key, TBD)
+        return TBD_NAMES[0] if found == TBD else str(found)
+
+    amount = part("amount")
+    if value.get("amount", TBD) != TBD:
+        amount = f"{amount} {value.get('currency', '')}".rstrip()
     parts = [
-        f"赎金金额：{value.get('amount', '')} {value.get('currency', '')}".rstrip(),
-        f"支付方式：{value.get('method', '')}",
-        f"要求支付日期：{value.get('date', '')}",
+        f"赎金金额：{amount}",
+        f"支付方式：{part('method')}",
+        f"要求支付日期：{part('date')}",
     ]
     if value.get("note"):
         parts.append(f"说明：{value['note']}")

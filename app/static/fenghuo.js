@@ -149,6 +149,11 @@
     var schedule = function (event) {
       var name = (event.target && event.target.name) || "";
       if (name.indexOf("impact.") !== 0 && name !== "system_ids") return;
+      // Choosing a CII system sets the CII fact on the form itself, not only for the
+      // suggestion: what is posted is what the person sees.
+      var box = document.getElementById("impact-cii");
+      if (name === "system_ids" && event.target.checked && box &&
+          event.target.getAttribute("data-cii") === "1") box.checked = true;
       if (timer) window.clearTimeout(timer);
       timer = window.setTimeout(ask, 200);
     };

@@ -155,8 +155,23 @@ def _form_choices() -> dict[str, Any]:
     }
 
 
+def _with_cii_systems(form: MultiDict[str, str]) -> MultiDict[str, str]:
+    """The form with the CII fact set when a chosen system is critical information
+    infrastructure, as the record sets it when the incident is logged."""
+    chosen = {int(s) for s in form.getlist("system_ids") if s.strip().isdigit()}
+    if not chosen or form.get("impact.cii") in ("on", "true", "1", "yes"):
+        return form
+    cii = db().scalar(select(System.id).where(System.id.in_(chosen), System.is_cii.is_(True)))
+    if cii is None:
+        return form
+    marked = MultiDict(form)
+    marked["impact.cii"] = "on"
+    return marked
+
+
 def _render_form(form: MultiDict[str, str], errors: dict[str, str], status: int = 200) -> Any:
     impact: Impact | None
+    form = _with_cii_systems(form)
     try:
         impact = Impact.from_mapping(impact_mapping(form))
     except ValidationError:
@@ -185,6 +200,13 @@ def new_incident() -> Any:
     form = request.form
     try:
         data = IncidentInput.parse(incident_mapping(form, policy.tz))
+        if data.grade is None:
+            # The grade is chosen, never defaulted: with no impact facts typed the
+            # suggestion is the residual 一般 (IV), which must not pass for a grading.
+            raise ValidationError(
+                _("Choose the grade; the suggestion beside it is a floor, not a default."),
+                field="grade",
+            )
         with writing() as session:
             incident = open_incident(session, data=data, actor=actor(), now=now(), policy=policy)
             incident_id, number = incident.id, incident.number
@@ -201,7 +223,7 @@ def grading_suggest() -> Any:
     """The guide's suggestion for the impact facts in the posted form (the log form's
     live suggestion). Answers JSON: the grade and a rendered fragment to show."""
     try:
-        impact = Impact.from_mapping(impact_mapping(request.form))
+        impact = Impact.from_mapping(impact_mapping(_with_cii_systems(request.form)))
     except ValidationError as exc:
         html = render_template("incidents/_suggestion.html", suggestion=None, error=exc)
         return jsonify({"error": exc.to_dict(), "html": html}), 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidents.errors import ValidationError
-from incidents.reports import ART8_ITEMS, validate_items
+from incidents.reports import ART8_ITEMS, ransom_to_be_determined, validate_items
 
 INITIAL = {"entity": "交通管理处", "occurrence": "09:00 发现篡改"}
 
@@ -22,10 +22,10 @@ def test_the_other_items_may_come_with_the_initial_report() -> None:
     assert validate_items("initial", items) == items
 
 
-def test_a_ransomware_report_needs_item_2a() -> None:
-    with pytest.raises(ValidationError) as err:
-        validate_items("initial", {**INITIAL, "ransomware": True})
-    assert err.value.field == "items.ransom"
+def test_a_ransomware_report_carries_item_2a_to_be_determined_until_known() -> None:
+    # Art. 7: the initial report does not wait; what is unknown follows as a supplement.
+    clean = validate_items("initial", {**INITIAL, "ransomware": True})
+    assert clean["ransom"] == {"amount": "tbd", "method": "tbd", "date": "tbd"}
     ransom = {"amount": 2.5, "currency": "BTC", "method": "比特币钱包", "date": "2026-11-27"}
     clean = validate_items("initial", {**INITIAL, "ransomware": True, "ransom": ransom})
     assert clean["ransom"] == ransom
@@ -76,3 +76,20 @@ def test_empty_text_is_refused() -> None:
     with pytest.raises(ValidationError) as err:
         validate_items("initial", {"entity": "  ", "occurrence": "x"})
     assert err.value.field == "items.entity"
+
+
+def test_a_ransom_part_not_yet_known_is_to_be_determined() -> None:
+    # Art. 7: 其他情况及时补报 — the known parts go now, the rest follow.
+    clean = validate_items("initial", {**INITIAL, "ransomware": True, "ransom": {"amount": 3}})
+    assert clean["ransom"] == {"amount": 3, "currency": "CNY", "method": "tbd", "date": "tbd"}
+    assert ransom_to_be_determined(clean) == ["method", "date"]
+    supplement = validate_items(
+        "supplement", {"ransom": {"amount": 3, "method": "门罗币", "date": "2026-11-28"}}
+    )
+    assert ransom_to_be_determined(supplement) == []
+
+
+def test_a_ransom_amount_is_a_number_or_tbd() -> None:
+    with pytest.raises(ValidationError) as err:
+        validate_items("initial", {**INITIAL, "ransom": {"amount": "lots"}})
+    assert err.value.field == "items.ransom.amount"

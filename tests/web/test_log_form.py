@@ -39,24 +39,39 @@ def test_it_logs_an_incident_and_starts_its_reporting_clocks(
 def test_it_reads_the_detection_time_in_the_policy_time_zone(
     duty: Browser, sessions: sessionmaker[Session]
 ) -> None:
-    duty.post("/incidents/new", FORM)
+    duty.post("/incidents/new", {**FORM, "grade": "general"})
     with sessions() as s:
         incident = s.scalars(select(Incident)).one()
     assert incident.detected_at.isoformat() == "2026-11-27T00:40:00+00:00"  # 08:40 in Shanghai
 
 
-def test_without_a_chosen_grade_it_takes_the_suggestion(
+def test_without_a_chosen_grade_it_logs_nothing_and_marks_the_grade(
+    duty: Browser, sessions: sessionmaker[Session]
+) -> None:
+    """Grading must not default low: with no facts typed the suggestion is 一般 (IV)."""
+    reply = duty.post("/incidents/new", FORM)
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert 'id="grade-error"' in page
+    assert '<option value="">' in page and "selected>" not in page.split('id="grade"')[1][:400]
+    assert _count(sessions) == 0
+
+
+def test_a_cii_system_sets_the_cii_fact_on_the_form_and_the_record(
     duty: Browser, sessions: sessionmaker[Session]
 ) -> None:
     with sessions() as s:
         platform = s.scalars(select(System.id).where(System.code == "traffic-platform")).one()
-    duty.post(
-        "/incidents/new",
-        {**FORM, "system_ids": str(platform), "impact.system_outage_minutes": "75"},
-    )
+    chosen = {**FORM, "system_ids": str(platform), "impact.system_outage_minutes": "75"}
+    # Re-shown after an error, the CII box is ticked and the suggestion counts it.
+    again = duty.post("/incidents/new", chosen).get_data(as_text=True)
+    assert 'id="impact-cii" name="impact.cii" value="on" checked' in again
+    assert duty.post("/grading/suggest", chosen).get_json()["grade"] == "major"
+    duty.post("/incidents/new", {**chosen, "grade": "major"})
     with sessions() as s:
         incident = s.scalars(select(Incident)).one()
     assert incident.grade == "major"  # a CII system down for 1 h or more (二2)
+    assert incident.impact["cii"] is True
 
 
 def test_a_missing_title_is_marked_and_nothing_is_stored(
