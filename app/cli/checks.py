@@ -101,3 +101,24 @@ def policy_show() -> None:
     except PolicyError as exc:
         raise click.ClickException(f"invalid policy: {exc}") from None
     click.echo(json.dumps(loaded.to_dict(), ensure_ascii=False, indent=2))
+
+
+@policy.command("drill")
+@click.option(
+    "--scale",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="divide every duration by this (60: minutes become seconds)",
+)
+def policy_drill(scale: int) -> None:
+    """Print the policy in force with every clock scaled down, for a drill instance
+    (FENGHUO_POLICY=drill.toml): a whole chain in minutes instead of hours."""
+    from config.policy_drill import drill_toml
+
+    settings = _settings()
+    try:
+        loaded = load_policy(settings.policy_path)
+    except PolicyError as exc:
+        raise click.ClickException(f"invalid policy: {exc}") from None
+    click.echo(drill_toml(loaded, scale), nl=False)
