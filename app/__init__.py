@@ -62,7 +62,7 @@ def create_app(
     )
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
-    init_auth(app)
+    init_auth(app, trusted_proxies=settings.trusted_proxies)
     init_i18n(app)
     _register_blueprints(app)
     _register_errors(app)

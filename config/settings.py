@@ -162,6 +162,9 @@ class Settings:
     audit_keyring: Keyring | None = None
     audit_checkpoint_path: Path | None = None
     trusted_proxies: int = 0
+    # Failed logins one client address may make per window, across every web worker.
+    login_address_limit: int = 20
+    login_address_window_seconds: int = 600
     # Logs: ``text`` for people, ``json`` (one object per line) for log shippers.
     log_format: str = "text"
     # ``/metrics``: a bearer token to require; without one, loopback clients only.
@@ -215,6 +218,10 @@ def _audit_and_proxies(env: Mapping[str, str], instance: Path) -> dict[str, Any]
         "audit_keyring": load_keyring(env, instance=instance),
         "audit_checkpoint_path": checkpoint_path(env, instance=instance),
         "trusted_proxies": env_int(env, PREFIX + "TRUSTED_PROXIES", 0, minimum=0),
+        "login_address_limit": env_int(env, PREFIX + "LOGIN_ADDRESS_LIMIT", 20, minimum=1),
+        "login_address_window_seconds": env_int(
+            env, PREFIX + "LOGIN_ADDRESS_WINDOW_SECONDS", 600, minimum=1
+        ),
     }
 
 

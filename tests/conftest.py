@@ -198,13 +198,3 @@ def make_app(url: str, instance: Path, clock: FrozenClock, **overrides: object) 
         }
     )
     return create_app(settings, clock=clock, overrides={"TESTING": True, **overrides})
-
-
-@pytest.fixture(autouse=True)
-def _fresh_login_throttle() -> Iterator[None]:
-    """The per-address login throttle lives in the process; each test starts clean."""
-    from app.auth.views import throttle
-
-    throttle.reset()
-    yield
-    throttle.reset()

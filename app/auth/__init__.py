@@ -1,8 +1,14 @@
 """Who is asking: Flask-Login sessions for people, bearer tokens for machines.
 
-The API accepts bearer tokens only; a request that arrives with just a session cookie is
-refused there, so that the CSRF-exempt API cannot be driven by a logged-in browser.
-Requests authenticated by a token never receive a session cookie.
+The two never cross. The API accepts bearer tokens only (``app.api.auth``); a request
+that arrives with just a session cookie is refused there, so that the CSRF-exempt API
+cannot be driven by a logged-in browser. Web pages accept the session only: a token
+stolen from a script must not open the pages where a person links their Telegram
+account. Requests to the API never receive a session cookie.
+
+A session is a row on the server (``incidents.sessions``): the cookie holds its random
+token, and the person is loaded only while that row is live, so logout, a password
+change and "sign out everywhere" end it for every copy of the cookie.
 """
 
 from __future__ import annotations
@@ -11,14 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Response, g, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, UserMixin, user_loaded_from_request
+from flask_login import LoginManager, UserMixin
 
 from app.extensions import db, now
 from incidents.org import Person
 from incidents.permissions import Capabilities, capabilities
-from incidents.tokens import person_for_token
+from incidents.sessions import WebSession, live_session
+
+# The key in the signed cookie that holds the server-side session's token.
+SESSION_TOKEN = "sid"  # noqa: S105  (a key name, not a secret)
 
 login_manager = LoginManager()
 
@@ -55,31 +64,20 @@ class AppUser(UserMixin):  # type: ignore[misc]
 def _load_user(user_id: str) -> AppUser | None:
     if not user_id.isdigit():
         return None
+    web_session = live_session(db(), str(session.get(SESSION_TOKEN, "")))
+    if web_session is None or web_session.person_id != int(user_id):
+        return None
     person = db().get(Person, int(user_id))
     if person is None or not person.active:
         return None
+    g.web_session = web_session
     return AppUser.of(person)
 
 
-@login_manager.request_loader
-def _load_from_request(req: Request) -> AppUser | None:
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    token = header.removeprefix("Bearer ").strip()
-    if not token:
-        return None
-    session = db()
-    person = person_for_token(session, token, now=now())
-    if person is None:
-        return None
-    session.commit()
-    return AppUser.of(person)
-
-
-@user_loaded_from_request.connect
-def _mark_token_login(_app: Any, user: AppUser | None = None) -> None:
-    g.login_via_request = True
+def current_web_session() -> WebSession | None:
+    """The server-side row of the request's session (after the user was loaded)."""
+    found: WebSession | None = g.get("web_session")
+    return found
 
 
 class _NoCookieForTokens(SecureCookieSessionInterface):
@@ -89,7 +87,16 @@ class _NoCookieForTokens(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-def init_auth(app: Flask) -> None:
+def init_auth(app: Flask, *, trusted_proxies: int = 0) -> None:
+    """Sessions for the web face; behind ``trusted_proxies`` reverse proxies, the client
+    address and scheme are taken from their ``X-Forwarded-For``/``-Proto`` (ProxyFix
+    trusts exactly that many hops, so a client cannot spoof its address past them)."""
+    if trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies
+        )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

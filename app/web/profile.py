@@ -2,11 +2,15 @@
 
 The language is kept on the person (``incidents.accounts.set_language``, audited), so it
 follows them to every device; the switch in the page header posts here too. The Telegram
-link code (single use, ten minutes) is shown in the profile template's ``telegram`` block.
+link code (single use, ten minutes) is shown in the profile template's ``telegram`` block,
+and only to the person's own session with their password typed in the last ten minutes:
+whoever holds the code can link their own Telegram account and receive the person's
+alerts, so a borrowed or stolen session must not be enough.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -16,16 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app.auth.views import same_site_path
+from app.auth import SESSION_TOKEN, current_web_session
+from app.auth.views import client_address, same_site_path
 from app.extensions import db, now, services
 from app.web import bp
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, user
 from escalation.telegram.linking import telegram_profile
-from incidents.accounts import set_language
+from incidents.accounts import attempt_login, set_language
 from incidents.errors import NotFound
 from incidents.org import LANGUAGES, Person, Position
+from incidents.sessions import confirm_password
 
 
 def safe_target(target: str | None) -> str:
@@ -48,18 +54,23 @@ def profile() -> str:
         )
     )
     settings = services().settings
-    with writing() as s:
-        # Issuing a link code writes a row; the same code is shown until it expires.
-        telegram = telegram_profile(
-            s,
-            person_id=person.id,
-            now=now(),
-            secret_key=settings.secret_key,
-            enabled=settings.telegram_enabled,
-        )
+    web_session = current_web_session()
+    recent = web_session is not None and web_session.password_is_recent(now())
+    telegram = None
+    if recent or not settings.telegram_enabled:
+        with writing() as s:
+            # Issuing a link code writes a row; the same code is shown until it expires.
+            telegram = telegram_profile(
+                s,
+                person_id=person.id,
+                now=now(),
+                secret_key=settings.secret_key,
+                enabled=settings.telegram_enabled,
+            )
     return render_template(
         "profile.html",
         telegram=telegram,
+        needs_password=not recent and settings.telegram_enabled,
         person=person,
         positions=positions,
         languages=LANGUAGES,
@@ -84,3 +95,26 @@ def language() -> Response:
     parts = urlsplit(target)
     query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("lang="))
     return redirect(parts.path + (f"?{query}" if query else ""))
+
+
+@bp.post("/profile/confirm-password")
+@login_required
+def confirm_password_for_link() -> Response:
+    """Type the password again to see the Telegram link code (counted like a login)."""
+    settings = services().settings
+    with writing() as s:
+        outcome = attempt_login(
+            s,
+            login=user().login,
+            password=request.form.get("password", ""),
+            now=now(),
+            source="web",
+            max_failures=settings.login_max_failures,
+            lockout=timedelta(seconds=settings.login_lockout_seconds),
+            address=client_address(),
+        )
+        if outcome.ok:
+            confirm_password(s, str(session.get(SESSION_TOKEN, "")), now=now())
+    if not outcome.ok:
+        flash(_("Wrong password, or too many failures: wait a moment and try again."), "error")
+    return redirect(url_for("web.profile") + "#telegram")

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.auth.views import throttle
 from app.extensions import Services
 from config.settings import load_settings
 from incidents.accounts import set_password
@@ -73,7 +72,6 @@ def live(
     sqlite_url: str, org: dict[str, Person], tmp_path: Path, clock: FrozenClock
 ) -> Iterator[Live]:
     """The app on a real socket; its clock is frozen, so only the browser's moves."""
-    throttle.reset()
     settings = load_settings(
         {
             "FENGHUO_DATABASE_URL": sqlite_url,
@@ -101,7 +99,6 @@ def live(
         server.shutdown()
         thread.join(timeout=5)
         services.engine.dispose()
-        throttle.reset()
 
 
 @pytest.fixture
