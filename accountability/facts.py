@@ -109,6 +109,23 @@ class CaseFacts:
     def to_dict(self) -> list[dict[str, object]]:
         return [fv.to_dict() for fv in self.values]
 
+    def changed_since(
+        self, facts: Mapping[str, object], sources: Mapping[str, object]
+    ) -> list[str]:
+        """The facts that moved since a determination made on ``facts`` (with its
+        ``sources`` snapshot): a value, or what the record says beneath an override —
+        the 30-day final report missed after the determination is such a change. The
+        case is then flagged for a new determination; the old one stays."""
+        changed = []
+        for fv in self.values:
+            before = sources.get(fv.key)
+            derived_then = before.get("derived") if isinstance(before, Mapping) else None
+            if facts.get(fv.key) != fv.value or (
+                fv.key in DERIVED and isinstance(before, Mapping) and derived_then != fv.derived
+            ):
+                changed.append(fv.key)
+        return changed
+
 
 @dataclass(frozen=True)
 class Derived:

@@ -133,8 +133,11 @@ def case_detail(
             "assessment": determination.assessment,
         }
     data["facts"] = facts.to_dict()
-    # The facts moved since the determination: a new one may be due.
-    data["facts_changed"] = det is not None and facts.facts() != det["facts"]
+    # The facts moved since the determination (or the record beneath an override did):
+    # the case is flagged for a new determination; every earlier one is kept.
+    changed = facts.changed_since(det["facts"], det["sources"]) if det is not None else []
+    data["facts_changed"] = bool(changed)
+    data["changed_facts"] = changed
     data["determination"] = det
     data["proposal"] = None
     if case.proposed_at is not None:

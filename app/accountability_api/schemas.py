@@ -108,6 +108,7 @@ def _case_schema(*, detail: bool) -> dict[str, Any]:
             {
                 "facts": {"type": "array", "items": {"type": "object"}},
                 "facts_changed": _BOOL,
+                "changed_facts": {"type": "array", "items": {"type": "string"}},
                 "determination": _nullable({"type": "object"}),
                 "proposal": _nullable({"type": "object"}),
                 "joint_decision": _nullable({"type": "object"}),
