@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -315,10 +315,15 @@ def _process(row: Heartbeat, now: datetime) -> ProcessState:
 
 
 def oldest_undelivered(session: Session) -> tuple[datetime | None, str | None]:
-    """When the oldest queued notification was written (and on which channel), leaving
-    out those whose person already got the same notice on another channel (the
-    fallback delivered it). Reads the queue through its partial index."""
+    """When the oldest notice still waiting to reach its person was written, and on
+    which channel. Waiting: queued, and neither handed on yet (its fallback clock still
+    runs, ``escalation.handover``) nor delivered to the same person on another channel;
+    or a queued inbox copy. A row already handed on to the next destination or person
+    keeps retrying but is no longer what the person waits for; a group notice (no
+    person) is left out, its step's people are reached one by one. Reads the queue
+    through its partial index."""
     queued = text(f"notification.{QUEUED_NOTIFICATION}")
+    waiting = or_(Notification.fallback_since.is_not(None), Notification.channel == "inbox")
     sibling = aliased(Notification)
     delivered_elsewhere = (
         select(sibling.id)
@@ -333,7 +338,7 @@ def oldest_undelivered(session: Session) -> tuple[datetime | None, str | None]:
     )
     row = session.execute(
         select(Notification.created_at, Notification.channel)
-        .where(queued, ~delivered_elsewhere)
+        .where(queued, Notification.person_id.is_not(None), waiting, ~delivered_elsewhere)
         .order_by(Notification.created_at, Notification.id)
         .limit(1)
     ).first()

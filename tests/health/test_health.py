@@ -6,17 +6,26 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation import health
 from escalation.channels.base import ChannelError
 from escalation.delivery_reasons import reason_code
-from escalation.models import Heartbeat
+from escalation.destinations import add_destination
+from escalation.models import Heartbeat, Notification
+from incidents.audit import system_actor
 from incidents.org import Person
 from tests.conftest import T0
-from tests.escalation.support import DEFAULT_POLICY, ScriptedChannel, open_
-from tests.health.support import UNREACHABLE, Unreachable, deliver_at, minute, telegram_for
+from tests.escalation.support import DEFAULT_POLICY, RecordingChannel, ScriptedChannel, open_
+from tests.health.support import (
+    UNREACHABLE,
+    Unreachable,
+    deliver_at,
+    minute,
+    round_at,
+    telegram_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -172,3 +181,33 @@ def test_a_channel_no_live_worker_reports_on_is_left_out(
         later = health.paging_health(s, minute(10), DEFAULT_POLICY)
     assert [c.channel for c in now.failing_channels] == ["telegram"]
     assert later.failing_channels == [] and "worker" in later.problems
+
+
+def test_a_notice_handed_on_and_delivered_by_email_is_no_longer_waiting(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    telegram_for(factory, org, "duty")
+    with factory() as s, s.begin():
+        add_destination(
+            s,
+            person_id=org["duty"].id,
+            kind="email",
+            address="duty@example.gov.cn",
+            actor=system_actor("cli"),
+            now=T0,
+        )
+    open_(factory, org, "major")
+    down, email = Unreachable(), RecordingChannel("email")
+    for m in range(4):  # after fallback_after (2 min) the hand-over tries email
+        round_at(factory, m, {"telegram": down, "email": email})
+    assert [m.recipient_login for m in email.sent] == ["duty"]
+    with factory() as s:
+        queued_telegram = s.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.channel == "telegram", Notification.status == "pending")
+        )
+        state = health.paging_health(s, minute(30), DEFAULT_POLICY)
+    assert queued_telegram == 1  # Telegram keeps retrying: nothing is lost …
+    assert state.oldest_undelivered_at is None  # … but duty is not waiting any more
+    assert "delivery" not in state.problems
