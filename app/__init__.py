@@ -34,6 +34,7 @@ def create_app(
     from app.auth import init_auth
     from app.extensions import Services, close_db
     from app.i18n import init_i18n
+    from app.security_headers import init_security_headers
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
@@ -63,6 +64,9 @@ def create_app(
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
     init_auth(app, trusted_proxies=settings.trusted_proxies)
+    init_security_headers(
+        app, hsts=settings.production and settings.public_url.startswith("https://")
+    )
     init_i18n(app)
     _register_blueprints(app)
     _register_errors(app)
