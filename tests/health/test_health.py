@@ -211,3 +211,21 @@ def test_a_notice_handed_on_and_delivered_by_email_is_no_longer_waiting(
     assert queued_telegram == 1  # Telegram keeps retrying: nothing is lost …
     assert state.oldest_undelivered_at is None  # … but duty is not waiting any more
     assert "delivery" not in state.problems
+
+
+def test_channel_state_and_the_oldest_wait_read_alike_on_both_engines(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    telegram_for(any_factory, any_org, "duty", "cchead")
+    open_(any_factory, any_org, "major")
+    deliver_at(any_factory, 0, Unreachable())
+    with any_factory() as s, s.begin():
+        health.beat(s, name="worker:w1", kind="worker", now=minute(1), started_at=T0)
+        health.beat(s, name="worker:w1", kind="worker", now=minute(3), started_at=T0)
+        health.record_channels(s, health.channel_health(s).values(), now=minute(3))
+    with any_factory() as s:
+        state = health.paging_health(s, minute(3), DEFAULT_POLICY)
+        depths = health.queue_depths(s)
+    assert state.problems == ["channel:telegram", "delivery"]
+    assert state.oldest_undelivered_at == T0
+    assert depths["telegram"] == (2, T0)
