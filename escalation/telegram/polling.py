@@ -216,9 +216,13 @@ async def _poll(
             await application.post_init(application)
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(
-            allowed_updates=allowed_updates, error_callback=on_error
-        )
+        try:
+            await application.updater.start_polling(
+                allowed_updates=allowed_updates, error_callback=on_error
+            )
+        except BaseException:  # stopped, so that leaving ``async with`` can shut it down
+            await application.stop()
+            raise
         logger.info("Telegram bot polling")
         try:
             while not stopping.is_set():

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -143,3 +144,28 @@ def test_a_stopped_bot_stops_at_once_and_removes_its_heartbeat(
     thread.join(timeout=20)
     assert not thread.is_alive() and time.monotonic() - asked < 10
     assert row(factory) is None
+
+
+def test_telegram_lost_while_polling_marks_the_bot_unhealthy_until_polls_work_again(
+    factory: sessionmaker[Session],
+    polling: Callable[[str], threading.Thread],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from escalation import health
+    from escalation.telegram import polling as polling_module
+
+    monkeypatch.setattr(health, "BOT_BEAT", timedelta(seconds=0.2))
+    monkeypatch.setattr(polling_module, "QUIET_SECONDS", 1.0)
+    with FakeTelegram(token=TOKEN) as fake:
+        polling(fake.base_url)
+        wait_until(lambda: (r := row(factory)) is not None and r.healthy, 20, "polling")
+        fake.down()
+        wait_until(
+            lambda: (r := row(factory)) is not None and not r.healthy, 30, "the loss reported"
+        )
+        lost = row(factory)
+        assert lost is not None and lost.detail in ("unreachable", "timeout")
+        fake.up()
+        wait_until(
+            lambda: (r := row(factory)) is not None and r.detail == "polling", 30, "polling again"
+        )
