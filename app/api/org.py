@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api import bp
+from app.api.auth import api_user
 from app.api.params import check_query, only_one_of, query_bool, query_datetime, query_int
 from app.api.serialize import department, person, position, role_fields, system
 from app.extensions import db, now
@@ -62,7 +63,15 @@ def list_people() -> ResponseReturnValue:
         stmt = stmt.where(Person.active.is_(active))
     rows = list(db().scalars(stmt))
     positions = _positions_by_person([row.id for row in rows])
-    return jsonify({"items": [person(row, positions[row.id]) for row in rows]})
+    return jsonify(
+        {"items": [person(row, positions[row.id], private=_private(row)) for row in rows]}
+    )
+
+
+def _private(row: Person) -> bool:
+    """May the caller read this person's contact details and admin flag?"""
+    me = api_user()
+    return me.is_admin or me.person_id == row.id
 
 
 @bp.get("/org/people/<int:person_id>")
@@ -71,7 +80,7 @@ def get_person(person_id: int) -> ResponseReturnValue:
     row = db().get(Person, person_id)
     if row is None:
         raise NotFound(f"no person with id {person_id}", field="person_id")
-    return jsonify(person(row, roles_of(db(), row.id, now())))
+    return jsonify(person(row, roles_of(db(), row.id, now()), private=_private(row)))
 
 
 @bp.get("/org/positions")

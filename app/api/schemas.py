@@ -226,7 +226,9 @@ PERSON = obj(
         "is_admin": BOOL,
         "active": BOOL,
         "positions": {**array(ref("Position")), "description": "positions held now"},
-    }
+    },
+    # Contact details and the admin flag only for admins and the person themselves.
+    required=("id", "login", "name", "active", "positions"),
 )
 
 DEPARTMENT = obj(

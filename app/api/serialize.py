@@ -156,19 +156,17 @@ def position(row: Position) -> dict[str, Any]:
     }
 
 
-def person(row: Person, current: list[Position]) -> dict[str, Any]:
-    """A person as the directory shows them: never the hash or the lockout counters."""
-    return {
-        "id": row.id,
-        "login": row.login,
-        "name": row.name,
-        "email": row.email,
-        "phone": row.phone,
-        "language": row.language,
-        "is_admin": row.is_admin,
-        "active": row.active,
-        "positions": [position(p) for p in current],
-    }
+def person(row: Person, current: list[Position], *, private: bool = False) -> dict[str, Any]:
+    """A person as the directory shows them: never the hash or the lockout counters.
+
+    Email, phone, language and the admin flag only when ``private`` (the viewer is an
+    admin or the person): everyone else sees names and positions (least privilege).
+    """
+    out: dict[str, Any] = {"id": row.id, "login": row.login, "name": row.name}
+    if private:
+        out.update(email=row.email, phone=row.phone, language=row.language, is_admin=row.is_admin)
+    out.update(active=row.active, positions=[position(p) for p in current])
+    return out
 
 
 def system(row: System) -> dict[str, Any]:

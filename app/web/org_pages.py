@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db, now
 from app.web import bp
+from app.web.viewer import user
 from incidents.errors import NotFound
 from incidents.org import Department, Person, Position, System, system_users
 from incidents.responsibility import responsible_for
@@ -124,8 +125,14 @@ def person(person_id: int) -> str:
             .order_by(Position.valid_from.desc())
         )
     )
+    me = user()
     return render_template(
-        "org/person.html", person=found, positions=positions, is_current=_current
+        "org/person.html",
+        person=found,
+        positions=positions,
+        is_current=_current,
+        # Contact details for admins and the person only (least privilege).
+        show_contact=me.is_admin or me.person_id == found.id,
     )
 
 
