@@ -39,6 +39,7 @@ from accountability.rules import RULE_VERSION, assess
 from accountability.subjects import subject_of
 from accountability.workflow import (
     NO_PROPOSAL,
+    allowed_for,
     audit,
     cas,
     check_referral,
@@ -262,7 +263,7 @@ def propose(
     if case.tier is None:
         raise Conflict("determine the case before proposing", field="status")
     reason = text(reason, "reason")
-    check_sanction(case.tier, case.uncovered, sanction, reason)
+    check_sanction(case.tier, case.uncovered, sanction, reason, allowed_for(case))
     check_referral(case.tier, police_referral, reason)
     if type(judicial_referral) is not bool:
         raise ValidationError("must be true or false", field="judicial_referral")

@@ -93,6 +93,20 @@ CLAUSE_TEXT: Final[dict[str, tuple[int, str, str]]] = {
         "发生安全事件后销毁证据、弄虚作假的",
         "evidence was destroyed or records falsified after an incident",
     ),
+    # The closing sentence of 5.4: the one who pursues accountability is accountable.
+    # Its sanction is 通报批评 alone (CLAUSE_SANCTIONS), decided under 6(1); it sits at
+    # tier 2, the lowest tier that allows circulated criticism.
+    "5.4(closing)": (
+        2,
+        "对应追究责任主体责任而敷衍结案、弄虚作假的,应当对责任追究主体通报批评",
+        "whoever should pursue accountability but closes the case perfunctorily or "
+        "falsifies it receives circulated criticism",
+    ),
+}
+
+#: Clauses that name their sanction outright, narrower than their tier's.
+CLAUSE_SANCTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "5.4(closing)": ("circulated_criticism",),
 }
 
 #: 5.5 exemption id -> (zh, en).

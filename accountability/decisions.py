@@ -29,6 +29,7 @@ from accountability.access import (
 from accountability.models import Agreement, Case
 from accountability.workflow import (
     NO_PROPOSAL,
+    allowed_for,
     audit,
     cas,
     check_sanction,
@@ -76,7 +77,7 @@ def decide(
     if chosen != case.proposed_sanction:
         if not reason:
             raise ValidationError("deciding otherwise than proposed needs a reason", field="reason")
-        check_sanction(case.tier, case.uncovered, chosen, reason)
+        check_sanction(case.tier, case.uncovered, chosen, reason, allowed_for(case))
         if decider_of(chosen) != "6(1)":
             raise Conflict(
                 f"{chosen} is decided jointly under 6(2); propose it instead",

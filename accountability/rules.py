@@ -1,8 +1,9 @@
 """Article 5 of the implementation rules as a pure function over facts.
 
 ``assess(facts)`` validates and normalises the facts, matches the fourteen clauses of
-5.1–5.4, applies a 5.5 exemption to the clauses about the incident's occurrence and
-consequences only, and answers the tier with the sanctions it allows under Article 4 and
+5.1–5.4 and the 5.4 closing sentence (``5.4(closing)``: the pursuer held to account),
+applies a 5.5 exemption to the clauses about the incident's occurrence and consequences
+only, and answers the tier with the sanctions it allows under Article 4 and
 who decides them under Article 6. It reads no clock, no database and no configuration:
 the same facts always give the same assessment, and ``Assessment.to_dict()`` is the JSON
 every face shows.
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from accountability.clauses import (
+    CLAUSE_SANCTIONS,
     CLAUSE_TEXT,
     EXEMPTION_TEXT,
     POLICE_REFERRAL_CONDITION,
@@ -87,6 +89,7 @@ _BOOL_KEYS: Final = (
     "evidence_destroyed_or_falsified",
     "force_majeure",
     "full_compliance_proven",
+    "perfunctory_closure",
 )
 
 #: Every fact with its default; any other key is invalid.
@@ -103,6 +106,9 @@ FACT_DEFAULTS: Final[dict[str, object]] = {
     "prior_sanctions": 0,
     "force_majeure": False,
     "full_compliance_proven": False,
+    # 5.4 closing sentence: the subject, pursuing accountability for another, closed
+    # that case perfunctorily or falsified it (敷衍结案、弄虚作假).
+    "perfunctory_closure": False,
 }
 FACT_KEYS: Final = tuple(FACT_DEFAULTS)
 
@@ -250,12 +256,13 @@ def assess(facts: Mapping[str, object]) -> Assessment:
     waived = [c for c in matched if exemption is not None and c in WAIVABLE_CLAUSES]
     kept = [c for c in matched if c not in waived]
     tier = max((CLAUSE_TEXT[c][0] for c in kept), default=0)
+    codes = allowed_sanctions(tier, kept)
     return Assessment(
         tier=tier,
         clauses=tuple(_clause(c) for c in kept),
         waived=tuple(_clause(c) for c in waived),
         exemption=exemption,
-        sanctions=tuple(_sanction(code) for code in TIER_SANCTIONS[tier]),
+        sanctions=tuple(_sanction(code) for code in codes),
         facts=normal,
         rule_version=RULE_VERSION,
         uncovered=uncovered,
@@ -320,6 +327,16 @@ def _referral_option(tier: int) -> dict[str, object] | None:
     }
 
 
+def allowed_sanctions(tier: int, clause_ids: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The sanctions ``tier`` allows, narrowed where every clause at that tier names its
+    own (the 5.4 closing sentence: 通报批评)."""
+    at_tier = [c for c in clause_ids if CLAUSE_TEXT[c][0] == tier]
+    if at_tier and all(c in CLAUSE_SANCTIONS for c in at_tier):
+        named = {code for c in at_tier for code in CLAUSE_SANCTIONS[c]}
+        return tuple(code for code in TIER_SANCTIONS[tier] if code in named)
+    return TIER_SANCTIONS[tier]
+
+
 def is_milder_than_allowed(tier: int, sanction: str | None) -> bool:
     """Whether ``sanction`` (None: no sanction) is milder than every one ``tier`` allows.
 
@@ -353,6 +370,7 @@ class _Facts:
     concealed: bool
     destroyed: bool
     prior_sanctions: int
+    perfunctory: bool
 
     @classmethod
     def of(cls, facts: Mapping[str, object]) -> _Facts:
@@ -371,6 +389,7 @@ class _Facts:
             concealed=facts["concealed_or_false_report"] is True,
             destroyed=facts["evidence_destroyed_or_falsified"] is True,
             prior_sanctions=prior if isinstance(prior, int) else 0,
+            perfunctory=facts["perfunctory_closure"] is True,
         )
 
     @property
@@ -405,8 +424,10 @@ _MATCHERS: Final[dict[str, Callable[[_Facts], bool]]] = {
     "5.4(b)": lambda f: (
         f.noncompliant and f.led and f.major_plus and not f.prompt and f.impact_at_least("bad")
     ),
-    # Any grade, or none: destroying evidence is never excused.
+    # After an incident (发生安全事件后); never excused by 5.5.
     "5.4(c)": lambda f: f.destroyed,
+    # The accountability process held to account: never excused by 5.5 (conduct).
+    "5.4(closing)": lambda f: f.perfunctory,
 }
 
 

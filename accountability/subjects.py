@@ -12,7 +12,10 @@ The candidates, in this order, each with the clause or principle that names them
 - 3(2) the deputy director in charge of (分管) each of those departments;
 - 3(2) the deputy director in charge of network security (direct responsibility);
 - 3(1) the director (overall leadership responsibility);
-- 3(3) the command center, for how the incident was handled (its head answers).
+- 3(3) the command center, for how the incident was handled (its head answers);
+- 5.4 closing sentence: whoever closed or waived another case on the incident in a way
+  listed as a possible perfunctory closure (敷衍结案) — the 追究主体 is held to account
+  too (``5.4(closing)``, circulated criticism).
 
 A person appears once, under the first reason that names them; their other reasons are
 kept in ``also``. Where a staff member's breach caused the incident, 3(4) puts the whole
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.errors import NotFound
@@ -92,6 +96,11 @@ BASES: Final[dict[str, tuple[str, str, str]]] = {
         "谁运维谁负责",
         "受影响系统的运维责任人(谁运维谁负责)",
         "the named operator of an affected system (whoever operates it is responsible)",
+    ),
+    "pursuer": (
+        "5.4",
+        "应追究责任而敷衍结案、弄虚作假的责任追究主体",
+        "the one who pursued accountability and closed a case perfunctorily or falsified it",
     ),
     "system_user": (
         "谁使用谁负责",
@@ -230,7 +239,37 @@ def subjects_of(session: Session, incident: Incident) -> list[Subject]:
             found.append((person, Basis(kind, role, pos.department_id)))
     for pos, person in holders(session, "command_center_head", at):
         found.append((person, Basis("command_center", "command_center_head", pos.department_id)))
+    found.extend(_pursuers(session, incident))
     return _merge(found, staff_breach=incident.caused_by_id)
+
+
+def _pursuers(session: Session, incident: Incident) -> list[tuple[Person, Basis]]:
+    """5.4 closing sentence: who closed or waived a case on ``incident`` that is listed
+    as a possible perfunctory closure."""
+    from accountability.models import Case
+
+    rows = session.scalars(
+        select(Case)
+        .where(
+            Case.incident_id == incident.id,
+            Case.perfunctory.is_(True),
+            Case.closed_by_id.is_not(None),
+        )
+        .order_by(Case.id)
+    ).all()
+    found = []
+    for case in rows:
+        person = session.get(Person, case.closed_by_id)
+        if person is not None:
+            role = next(
+                (
+                    p.role
+                    for p in roles_of(session, person.id, case.closed_at or incident.detected_at)
+                ),
+                "staff",
+            )
+            found.append((person, Basis("pursuer", role, None)))
+    return found
 
 
 def _system_parties(

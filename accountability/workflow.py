@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from accountability.models import Case
 from accountability.rules import (
+    CLAUSE_TEXT,
     SANCTION_DECIDER,
     SANCTIONS,
     TIER_SANCTIONS,
-    is_milder_than_allowed,
+    allowed_sanctions,
 )
 from incidents.audit import Actor, record
 from incidents.errors import Conflict, NotFound, ValidationError
@@ -121,7 +122,24 @@ def text(value: object, field: str, *, required: bool = False) -> str:
     return value
 
 
-def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str) -> None:
+def allowed_for(case: Case) -> tuple[str, ...]:
+    """What the case's latest determination allows (its tier's sanctions, narrowed where
+    a clause names its own: the 5.4 closing sentence's 通报批评)."""
+    determination = case.determination
+    tier = case.tier if case.tier is not None else 0
+    if determination is None:
+        return TIER_SANCTIONS[tier]
+    clauses = [c["id"] for c in determination.assessment.get("clauses", [])]
+    return allowed_sanctions(tier, [c for c in clauses if c in CLAUSE_TEXT])
+
+
+def check_sanction(
+    tier: int,
+    uncovered: bool,
+    sanction: str | None,
+    reason: str,
+    allowed: tuple[str, ...] | None = None,
+) -> None:
     """Whether ``sanction`` (None: none) may be proposed or decided on a case of ``tier``.
 
     - tier 4 is serious handling and nothing else (5.4 应当予严肃处理); a police referral
@@ -146,7 +164,8 @@ def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str
             "serious comes in addition to it (police_referral), never instead",
             field="sanction",
         )
-    allowed = TIER_SANCTIONS[tier]
+    if allowed is None:
+        allowed = TIER_SANCTIONS[tier]
     if sanction in allowed:
         return
     if uncovered and sanction is not None:
@@ -157,7 +176,9 @@ def check_sanction(tier: int, uncovered: bool, sanction: str | None, reason: str
                 field="reason",
             )
         return
-    if is_milder_than_allowed(tier, sanction):
+    order = list(SANCTIONS)
+    milder = bool(allowed) and (sanction is None or order.index(sanction) < order.index(allowed[0]))
+    if milder:
         if not reason:
             what = "no sanction" if sanction is None else f"{sanction}, milder than"
             raise ValidationError(

@@ -162,6 +162,12 @@ CLAUSE_ROWS = [
     # 5.4(c)
     row("5.4(c) evidence destroyed after a general incident",
         {"grade": "general", "evidence_destroyed_or_falsified": True}, ("5.4(c)",), tier=4),
+    # 5.4 closing sentence: the pursuer is accountable (circulated criticism)
+    row("5.4(closing) the pursuer closed a case perfunctorily",
+        {"grade": "general", "perfunctory_closure": True}, ("5.4(closing)",), tier=2),
+    row("5.4(closing) is conduct and no exemption waives it",
+        {"grade": "major", "perfunctory_closure": True, "force_majeure": True},
+        ("5.4(closing)",), tier=2, waived=("5.2(c)",), exemption="5.5(a)"),
     # 5.5(a): waives occurrence and consequences, never conduct
     row("5.5(a) waives 5.3(b) late handling with some impact",
         {**MAJOR_LATE, "impact": "some", "force_majeure": True}, (), tier=0,
@@ -329,6 +335,7 @@ def test_it_fills_in_the_defaults() -> None:
         "prior_sanctions": 0,
         "force_majeure": False,
         "full_compliance_proven": False,
+        "perfunctory_closure": False,
     }
 
 
@@ -499,9 +506,18 @@ def test_each_clause_carries_the_original_chinese_and_the_english() -> None:
 
 
 def test_each_clause_sits_in_the_tier_of_its_paragraph() -> None:
-    assert {clause_id: CLAUSE_TEXT[clause_id][0] for clause_id in CLAUSE_TEXT} == {
-        clause_id: int(clause_id[2]) for clause_id in CLAUSE_TEXT
-    }
+    paragraphs = {c: t for c, (t, _zh, _en) in CLAUSE_TEXT.items() if c != "5.4(closing)"}
+    assert paragraphs == {clause_id: int(clause_id[2]) for clause_id in paragraphs}
+    # The closing sentence names 通报批评 alone: the lowest tier that allows it.
+    assert CLAUSE_TEXT["5.4(closing)"][0] == 2
+
+
+def test_5_4_closing_allows_circulated_criticism_alone() -> None:
+    """对应追究责任主体责任而敷衍结案、弄虚作假的,应当对责任追究主体通报批评."""
+    alone = assess({"grade": "general", "perfunctory_closure": True})
+    assert [o.code for o in alone.sanctions] == ["circulated_criticism"]
+    beside = assess({"grade": "major", "reported_as_required": False, "perfunctory_closure": True})
+    assert [o.code for o in beside.sanctions] == ["written_self_criticism", "circulated_criticism"]
 
 
 def test_waived_clauses_and_the_exemption_carry_their_text() -> None:
