@@ -15,7 +15,7 @@ a quiet Telegram. So every part that pages says how it is, in the ``heartbeat`` 
 :func:`paging_health` reads all of it, plus the oldest notification still undelivered,
 into one typed summary that the dashboard's banner, ``/readyz`` and ``/metrics`` show.
 Every query is bounded: primary keys, the outbox's partial queue index, the last
-:data:`RECENT_ATTEMPTS` attempts by id.
+:data:`RECENT_ATTEMPTS` attempts by id. Writing the rows is ``escalation.heartbeats``.
 """
 
 from __future__ import annotations
@@ -24,15 +24,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from config.policy import Policy
 from escalation.delivery_reasons import CHANNEL_WIDE, DELAYING, reason_code
+from escalation.heartbeats import KINDS, beat, forget, forget_dead
 from escalation.models import QUEUED_NOTIFICATION, DeliveryAttempt, Heartbeat, Notification
 
-KINDS = ("worker", "bot", "channel")
+# The writing side lives in ``escalation.heartbeats``; callers may use it from here.
+__all__ = [
+    "KINDS",
+    "ChannelHealth",
+    "ChannelState",
+    "PagingHealth",
+    "ProcessState",
+    "beat",
+    "channel_health",
+    "delivery_bound",
+    "forget",
+    "forget_dead",
+    "oldest_undelivered",
+    "paging_health",
+    "queue_depths",
+    "record_channels",
+    "stale_after",
+]
+
 # How many of the newest delivery attempts the channel health is read from.
 RECENT_ATTEMPTS = 500
 # A worker whose beat is older than this many sweep intervals (and at least
@@ -41,8 +59,6 @@ STALE_SWEEPS = 3
 STALE_FLOOR = timedelta(seconds=30)
 # The bot beats at least this often while polling (or retrying).
 BOT_BEAT = timedelta(seconds=15)
-# Rows of processes that died without saying goodbye are dropped after this.
-FORGET_AFTER = timedelta(days=1)
 # Sweeps allowed on top of ``fallback_after`` before a wait counts as too long: one for
 # the sweep that fires the timer, one for the pass that tries the next channel, one for
 # the send itself (docs/escalation.md states the bound).
@@ -61,80 +77,6 @@ def delivery_bound(policy: Policy, sweep_seconds: float) -> timedelta:
         seconds=BOUND_SWEEPS * sweep_seconds
     )
     return bound
-
-
-# --- beating ----------------------------------------------------------------------------
-
-
-def beat(
-    session: Session,
-    *,
-    name: str,
-    kind: str,
-    now: datetime,
-    started_at: datetime,
-    healthy: bool = True,
-    detail: str = "",
-    host: str = "",
-    pid: int | None = None,
-) -> None:
-    """Record that ``name`` is alive at ``now`` (an upsert, one statement when the row
-    exists). ``failing_since`` is set by the first unhealthy beat and kept by the next
-    ones (compare-and-set in SQL: ``COALESCE``), and cleared by a healthy one."""
-    if kind not in KINDS:
-        raise ValueError(f"heartbeat kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    detail = detail[:200]
-    values = {
-        "beat_at": now,
-        "healthy": healthy,
-        "detail": detail,
-        "host": host[:120],
-        "pid": pid,
-        "started_at": started_at,
-        "failing_since": (None if healthy else func.coalesce(Heartbeat.failing_since, now)),
-    }
-    changed = session.execute(
-        update(Heartbeat)
-        .where(Heartbeat.name == name)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount:  # type: ignore[attr-defined]
-        return
-    row = Heartbeat(
-        name=name,
-        kind=kind,
-        host=host[:120],
-        pid=pid,
-        started_at=started_at,
-        beat_at=now,
-        healthy=healthy,
-        failing_since=None if healthy else now,
-        detail=detail,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another process inserted it in between: update theirs
-        session.execute(
-            update(Heartbeat)
-            .where(Heartbeat.name == name)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def forget(session: Session, name: str) -> None:
-    """Remove ``name``'s row (a process stopping cleanly)."""
-    session.execute(delete(Heartbeat).where(Heartbeat.name == name))
-
-
-def forget_dead(session: Session, *, now: datetime, kind: str) -> int:
-    """Drop ``kind`` rows that have not beaten for :data:`FORGET_AFTER`."""
-    result = session.execute(
-        delete(Heartbeat).where(Heartbeat.kind == kind, Heartbeat.beat_at < now - FORGET_AFTER)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- channels ---------------------------------------------------------------------------
