@@ -38,6 +38,10 @@ def export_org(session: Session) -> str:
         for key, attr in (("email", "email"), ("phone", "phone")):
             if getattr(p, attr):
                 person[key] = getattr(p, attr)
+        if p.deputy_id is not None:
+            deputy = session.get(Person, p.deputy_id)
+            if deputy is not None:
+                person["deputy"] = deputy.login
         if p.is_admin:
             person["admin"] = True
         if not p.active:

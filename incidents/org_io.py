@@ -133,7 +133,18 @@ def _import_people(
 ) -> dict[str, Person]:
     writer = OrgWriter(session, actor, now, result)
     people = {p.login: p for p in session.scalars(select(Person))}
-    allowed = {"login", "name", "email", "phone", "language", "admin", "active", "positions"}
+    allowed = {
+        "login",
+        "name",
+        "email",
+        "phone",
+        "language",
+        "admin",
+        "active",
+        "deputy",
+        "positions",
+    }
+    deputies: list[tuple[Person, str, str]] = []
     for i, item in enumerate(items):
         where = f"people[{i}]"
         if not isinstance(item, Mapping):
@@ -163,6 +174,23 @@ def _import_people(
             writer.update(person, values, subject="person", plural="people")
         for j, pos in enumerate(item.get("positions") or []):
             _import_position(writer, person, pos, f"{where}.positions[{j}]", depts)
+        if "deputy" in item:
+            deputies.append((person, str(item["deputy"] or ""), f"{where}.deputy"))
+    session.flush()
+    # Who stands in for whom (an inform not confirmed goes to the deputy too): resolved
+    # once everyone in the file exists, so a deputy may be listed after their principal.
+    for person, login, where in deputies:
+        deputy = people.get(login) if login else None
+        if login and deputy is None:
+            raise ValidationError(f"no person with login {login!r}", field=where)
+        if deputy is not None and deputy.id == person.id:
+            raise ValidationError("a person cannot be their own deputy", field=where)
+        writer.update(
+            person,
+            {"deputy_id": deputy.id if deputy is not None else None},
+            subject="person",
+            plural="people",
+        )
     session.flush()
     return people
 
