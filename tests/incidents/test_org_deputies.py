@@ -45,9 +45,8 @@ def test_a_deputy_may_be_listed_after_the_person_they_stand_in_for(
 def test_an_unknown_or_self_deputy_is_refused_and_nothing_is_stored(
     factory: sessionmaker[Session], entries: tuple[str, ...], message: str
 ) -> None:
-    with pytest.raises(ValidationError, match=message) as caught:
-        with factory() as s, s.begin():
-            import_org(s, people(*entries), actor=CLI, now=T0)
+    with pytest.raises(ValidationError, match=message) as caught, factory() as s, s.begin():
+        import_org(s, people(*entries), actor=CLI, now=T0)
     assert caught.value.field == "people[0].deputy"
     with factory() as s:
         assert s.scalars(select(Person).where(Person.login == "chief")).first() is None
