@@ -28,6 +28,7 @@ def fact_labels() -> dict[str, str]:
         "prior_sanctions": _("Earlier sanctions for not implementing the rules"),
         "force_majeure": _("Caused by force majeure"),
         "full_compliance_proven": _("Full compliance proven, cause unknown"),
+        "perfunctory_closure": _("Closed another case perfunctorily or falsified it (5.4)"),
     }
 
 

@@ -74,6 +74,9 @@ def _proposable(tier: int, uncovered: bool) -> list[str]:
         return list(SANCTIONS)
     if not allowed:
         return []
+    if tier == 4:
+        # 5.4: serious handling, always; the police referral is a box beside it.
+        return allowed
     order = list(SANCTIONS)
     milder = order[: order.index(allowed[0])]
     return allowed + milder

@@ -115,6 +115,8 @@ def propose(case_id: int) -> Response:
             reason=_form("reason"),
             actor=actor(),
             now=now(),
+            police_referral=request.form.get("police_referral") == "on",
+            judicial_referral=request.form.get("judicial_referral") == "on",
         )
         return _("Proposed. Those who decide have been notified.")
 
