@@ -3,8 +3,10 @@
 Four facts come from the record (the issue's item 2):
 
 - ``grade`` — the incident's final (current) grade;
-- ``reported_as_required`` — false as soon as any reporting obligation of the incident is
-  ``late`` or ``missed`` (CAC measures Art. 4; DESIGN "The clocks");
+- ``reported_as_required`` — ``escalation.reporting``'s tri-state: false once any
+  reporting obligation is late, missed or pending past its deadline; not known
+  (``pending``: a determination waits) while one is still due in time (CAC measures
+  Art. 4, 8; DESIGN "The clocks");
 - ``handled_promptly`` — the outcome of the grade's handling target; not known while the
   incident is unresolved within its target (``pending``: a determination waits for it,
   or for an override);
@@ -14,7 +16,9 @@ Four facts come from the record (the issue's item 2):
 Each may be overridden for a case, but only with a reason, and the override is audited.
 The other facts are investigation findings, each entered with an evidence note. Entries
 are rows that are never changed: a later entry for the same fact supersedes the earlier.
-A fact with neither keeps the engine's default.
+A fact with neither keeps the engine's default — and a determination is refused while
+such a default decides a clause (``rules.PRESUMABLE``: 处理及时 and 影响 must be
+established, not presumed).
 """
 
 from __future__ import annotations

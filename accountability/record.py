@@ -3,8 +3,9 @@
 Two facts of Article 5 are outcomes of the escalation layer's clocks: whether the
 incident was reported as required (the reporting obligations: 5.1(a), 5.2(a), 5.3(a)) and
 whether it was handled promptly (the handling target: 5.2(c), 5.3(b), 5.4(b)). This
-module reads them through ``escalation.queries`` and says how each is known, in Chinese
-and English, with times in the zone the incident's clocks were frozen with.
+module reads them through ``escalation.reporting`` (the one tri-state rule every face
+uses) and ``escalation.queries``, and says how each is known, in Chinese and English,
+with times in the zone the incident's clocks were frozen with.
 """
 
 from __future__ import annotations

@@ -69,7 +69,9 @@ __all__ = [
 
 #: Stored with every determination so it says which rules it used; change it whenever
 #: the matching below changes.
-RULE_VERSION: Final = "2026-11-rules-v1"
+# v2 (issue 10): contradictions refused, a false or concealed report is not as required,
+# tier 4 is serious handling (the police referral beside it), the 5.4 closing sentence.
+RULE_VERSION: Final = "2026-12-rules-v2"
 
 #: Incident grades, from general to especially major.
 GRADES: Final = ("general", "relatively_major", "major", "especially_major")
