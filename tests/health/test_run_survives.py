@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.slow
 
@@ -194,6 +195,19 @@ def test_run_stays_up_without_telegram_and_dies_whole_with_its_parent(
     status, page = get(run.base + "/?lang=en", logged_in(run))
     assert status == 200
     assert "The Telegram bot cannot reach Telegram since" in page
+
+    # One scrape of the web has the worker's own figures too (the multiprocess directory).
+    def worker_rounds() -> float:
+        status, text = get(run.base + "/metrics")
+        assert status == 200
+        return sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "fenghuo_sweep_duration_seconds_count"
+        )
+
+    wait_for(lambda: worker_rounds() > 0, 30, "the worker's rounds in the web's /metrics")
     # Every process logs one JSON object per line (FENGHUO_LOG_FORMAT=json).
     records = [json.loads(line) for line in run.log.read_text().splitlines() if line[:1] == "{"]
     loggers = {r["logger"] for r in records}
