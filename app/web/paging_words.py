@@ -18,6 +18,7 @@ from app.web import bp
 from app.web.clocks import Delivery
 from app.web.templating import channel_name, local
 from app.web.translate import _
+from escalation.delivery_reasons import reason_code
 from escalation.health import ChannelState, PagingHealth, paging_health
 
 
@@ -68,6 +69,31 @@ def delivery_reason(d: Delivery) -> str:
     if d.status == "failed":
         return _("%(what)s; not delivered there", what=what)
     return _("%(what)s; trying again", what=what)
+
+
+def event_reason(kind: str, data: dict[str, object]) -> str:
+    """The ``reason`` of a timeline event in words: for a delivery event (a notice
+    handed on, failed, a destination disabled) the reason code's sentence and where it
+    went instead — never the stored exception text."""
+    reason = str(data.get("reason") or "")
+    if not (kind.startswith("notification.") or kind == "destination.disabled"):
+        return reason
+    channel = str(data.get("from") or data.get("channel") or "")
+    code = reason_code(reason)
+    name = channel_name(channel)
+    words = {
+        "unreachable": _("%(channel)s unreachable", channel=name),
+        "timeout": _("%(channel)s not answering", channel=name),
+        "bad_token": _("%(channel)s refuses the bot token", channel=name),
+        "refused": _("%(channel)s: the recipient blocked or refused it", channel=name),
+        "chat_gone": _("%(channel)s: the chat no longer exists", channel=name),
+        "flood_wait": _("%(channel)s rate limit: sending delayed", channel=name),
+        "not_configured": _("%(channel)s is not set up in the worker", channel=name),
+    }.get(code, _("%(channel)s: not delivered", channel=name))
+    to = data.get("to")
+    if isinstance(to, str) and to:
+        return _("%(what)s; handed on to %(other)s", what=words, other=channel_name(to))
+    return words
 
 
 @dataclass(frozen=True)
@@ -157,4 +183,4 @@ def current_banner() -> list[BannerLine]:
 
 @bp.record_once
 def _globals(state: BlueprintSetupState) -> None:
-    state.app.jinja_env.globals.update(delivery_reason=delivery_reason)
+    state.app.jinja_env.globals.update(delivery_reason=delivery_reason, event_reason=event_reason)
