@@ -129,19 +129,18 @@ def reported_as_required(session: Session, incident_id: int, now: datetime) -> R
 def counts(session: Session, now: datetime) -> dict[str, int]:
     """How many incidents are reported as required (``yes``), not (``no``), or not yet
     known, at ``now``: one aggregate query, the same rule as :func:`reported_as_required`."""
+    # Per incident that owes anything, its worst rank; an incident that owes nothing is
+    # "yes". Grouping the obligation rows alone (no join) keeps this one pass.
     worst = (
-        select(
-            Incident.id.label("incident_id"),
-            func.coalesce(func.max(state_rank(now)), RANK["done"]).label("rank"),
-        )
-        .select_from(Incident)
-        .outerjoin(Obligation, Obligation.incident_id == Incident.id)
-        .group_by(Incident.id)
-        .subquery()
+        select(func.max(state_rank(now)).label("rank")).group_by(Obligation.incident_id).subquery()
     )
     found = {key: 0 for key in ANSWER_KEY.values()}
+    owing = 0
     for rank, count in session.execute(
         select(worst.c.rank, func.count()).group_by(worst.c.rank)
     ).all():
         found[ANSWER_KEY[ANSWER[int(rank)]]] += int(count)
+        owing += int(count)
+    total = int(session.scalar(select(func.count()).select_from(Incident)) or 0)
+    found[ANSWER_KEY[True]] += total - owing
     return found
