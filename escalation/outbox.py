@@ -42,10 +42,10 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, Table, delete, select, text, update
+from sqlalchemy import Select, Table, bindparam, case, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
@@ -69,6 +69,9 @@ MAX_BACKOFF = timedelta(minutes=10)
 LEASE_MARGIN = timedelta(seconds=5)
 # Rows of one channel claimed at a time; each one's lease restarts when its send starts.
 CLAIM_SIZE = 10
+# The inbox's outcomes (idempotent sends) written back this many at a time.
+INBOX_WRITE_BACK_EVERY = 20
+INBOX = "inbox"
 
 
 @dataclass
@@ -90,6 +93,7 @@ class _Claim:
     channel: str
     message: OutgoingMessage
     skip_reason: str = ""
+    leased_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +271,7 @@ def _claim(
             skip = "a group notice without its destination"
         address = dest.address if dest is not None else (person.login if person else "")
         message = _message(n, person, address, dest.secret if dest is not None else "")
-        claims.append(_Claim(n.id, token, n.channel, message, skip))
+        claims.append(_Claim(n.id, token, n.channel, message, skip, now + lease))
     return claims
 
 
@@ -375,42 +379,48 @@ def _write_back(
 
 
 def _write_back_sent(
-    session: Session, claim: _Claim, outcome: _Outcome, *, now: datetime, result: DeliveryResult
+    session: Session,
+    sent: Sequence[tuple[_Claim, _Outcome]],
+    *,
+    now: datetime,
+    result: DeliveryResult,
 ) -> None:
-    """The common case in two statements: marked sent if the lease still holds."""
+    """The common case in two statements: each row marked sent if its lease still holds."""
+    if not sent:
+        return
+    rows = [{"nid": c.notification_id, "tok": c.token, "ext": o.external_id} for c, o in sent]
     notes, attempts = Notification.__table__, DeliveryAttempt.__table__
     assert isinstance(notes, Table) and isinstance(attempts, Table)
-    changed = session.execute(
+    # Core statements: an executemany, not the ORM's bulk-by-primary-key mode.
+    connection = session.connection()
+    changed = connection.execute(
         update(notes)
         .where(
-            notes.c.id == claim.notification_id,
-            notes.c.lease_token == claim.token,
+            notes.c.id == bindparam("nid"),
+            notes.c.lease_token == bindparam("tok"),
             notes.c.status == "sending",
         )
         .values(
             status="sent",
             sent_at=now,
-            external_id=outcome.external_id,
+            external_id=bindparam("ext"),
             last_error="",
             lease_token=None,
             fallback_since=None,
             updated_at=now,
-        )
+        ),
+        rows,
     )
-    session.execute(
+    connection.execute(
         update(attempts)
         .where(
-            attempts.c.notification_id == claim.notification_id,
-            attempts.c.lease_token == claim.token,
+            attempts.c.notification_id == bindparam("nid"),
+            attempts.c.lease_token == bindparam("tok"),
         )
-        .values(
-            outcome="sent",
-            finished_at=now,
-            error="" if changed.rowcount else "lease lost before the result was written",  # type: ignore[attr-defined]
-            external_id=outcome.external_id,
-        )
+        .values(outcome="sent", finished_at=now, error="", external_id=bindparam("ext")),
+        rows,
     )
-    result.sent += max(int(changed.rowcount), 0)  # type: ignore[attr-defined]
+    result.sent += max(int(changed.rowcount), 0)
 
 
 def _renew(session: Session, claim: _Claim, *, now: datetime, lease: timedelta) -> bool:
@@ -440,7 +450,9 @@ def _renew(session: Session, claim: _Claim, *, now: datetime, lease: timedelta) 
 
 
 def _release(session: Session, claim: _Claim, *, now: datetime) -> None:
-    """Give back a claimed row that was not sent: pending again, no attempt spent."""
+    """Give back a claimed row that was not sent: pending again, no attempt spent, and
+    due from when it was written, so it is claimed again before the rows written after
+    it (a lapsed lease taken over and given back at the end of a round keeps its turn)."""
     notes, attempts = Notification.__table__, DeliveryAttempt.__table__
     assert isinstance(notes, Table) and isinstance(attempts, Table)
     changed = session.execute(
@@ -455,7 +467,8 @@ def _release(session: Session, claim: _Claim, *, now: datetime) -> None:
             attempts=notes.c.attempts - 1,
             lease_token=None,
             leased_by=None,
-            next_attempt_at=now,
+            # Back where its age puts it, not behind the backlog that came after it.
+            next_attempt_at=case((notes.c.created_at < now, notes.c.created_at), else_=now),
             updated_at=now,
         )
     )
@@ -466,6 +479,19 @@ def _release(session: Session, claim: _Claim, *, now: datetime) -> None:
                 attempts.c.lease_token == claim.token,
             )
         )
+
+
+def _write_backs_quickly(session: Session) -> None:
+    """On PostgreSQL, commit this transaction without waiting for the WAL flush.
+
+    The write-back is visible to every other worker the moment it commits, which is
+    what keeps a killed *worker* from repeating more than its one send in flight; only
+    a crash of the database server itself could lose the last fraction of a second of
+    write-backs, and those rows are then sent again after their lease (at least once,
+    as always). It makes one commit per send affordable.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def deliver(
@@ -483,46 +509,61 @@ def deliver(
     """Deliver up to ``batch`` due notifications, one send at a time (see the module doc).
 
     Each channel's rows are claimed ``claim_size`` at a time and sent in turn with the
-    other channels'; a row's lease restarts when its own send starts, in the
-    transaction that writes back the send before it — one short transaction per send.
-    Rows still claimed when the call ends (``batch`` reached, ``until`` passed, their
-    channel failing) are given back unspent.
+    other channels'. A send's outcome is written back before the next send starts, in
+    the transaction that also renews the next row's lease when less of it is left than
+    that send may take. The inbox is the exception: it is idempotent per notification
+    (one item however often it is sent), so its outcomes are written back
+    :data:`INBOX_WRITE_BACK_EVERY` at a time, or with the next other write-back. Rows
+    still claimed when the call ends (``batch`` reached, ``until`` passed, their channel
+    failing) are given back unspent.
 
     ``now`` times everything unless ``clock`` is given, which then times each claim and
     write-back (a run of slow sends takes a while). ``until`` (a ``time.monotonic()``
-    instant) stops the run between two sends. ``more`` says whether rows may be left.
+    instant) stops the run between two sends, after the first. ``more`` says whether
+    rows may be left.
     """
     result = DeliveryResult()
     held_elsewhere = [kind for kind, channel in channels.items() if not accepting(channel)]
     lanes: list[str | None] = [kind for kind in channels if kind not in held_elsewhere]
     lanes.append(None)  # kinds no channel of this worker sends
     leases = {lane: lease_for(policy, channels.get(lane) if lane else None) for lane in lanes}
+    # How long one send of a lane may take: a row with less lease left is renewed first.
+    needs = {
+        lane: timedelta(seconds=float(getattr(channels.get(lane or ""), "timeout", 0) or 0))
+        + LEASE_MARGIN
+        for lane in lanes
+    }
+    # The inbox's sends are idempotent and instant: more of its rows per claim.
+    sizes = {lane: claim_size * (5 if lane == INBOX else 1) for lane in lanes}
     queues: dict[str | None, deque[_Claim]] = {lane: deque() for lane in lanes}
     done: set[str | None] = set()
-    # The last send's outcome, written back in the transaction that starts the next
-    # send (one transaction per send), and always before the next send.
-    unwritten: tuple[_Claim, _Outcome] | None = None
+    unwritten: list[tuple[_Claim, _Outcome]] = []
     unsent: list[_Claim] = []
 
     def at() -> datetime:
         return clock.now() if clock is not None else now
 
-    def time_left() -> bool:
-        return until is None or time.monotonic() < until
+    def time_left() -> bool:  # at least one send per call, so a round always progresses
+        return until is None or result.claimed == 0 or time.monotonic() < until
 
     def settle(session: Session) -> None:
-        nonlocal unwritten
         for claim in unsent:
             _release(session, claim, now=at())
         unsent.clear()
-        if unwritten is None:
-            return
-        claim, outcome = unwritten
-        unwritten = None
-        if outcome.kind == "sent":
-            _write_back_sent(session, claim, outcome, now=at(), result=result)
-        else:
-            _write_back(session, claim, outcome, now=at(), policy=policy, result=result)
+        sent = [(c, o) for c, o in unwritten if o.kind == "sent"]
+        _write_back_sent(session, sent, now=at(), result=result)
+        for claim, outcome in unwritten:
+            if outcome.kind != "sent":
+                _write_back(session, claim, outcome, now=at(), policy=policy, result=result)
+        unwritten.clear()
+
+    def owed() -> bool:
+        """Whether a write-back must happen before the next send."""
+        return (
+            bool(unsent)
+            or any(c.channel != INBOX for c, _ in unwritten)
+            or (len(unwritten) >= INBOX_WRITE_BACK_EVERY)
+        )
 
     def take(lane: str | None) -> _Claim | None:
         queue = queues[lane]
@@ -535,21 +576,25 @@ def deliver(
                             session,
                             now=at(),
                             worker_id=worker_id,
-                            batch=max(1, min(claim_size, batch - result.claimed)),
+                            batch=max(1, min(sizes[lane], batch - result.claimed)),
                             lease=leases[lane],
                             held_elsewhere=held_elsewhere,
                             channel=lane,
                             other_than=list(channels) if lane is None else (),
                         )
                     )
-                if not queue:
-                    return None
-                return queue.popleft()  # its lease started just now
+                return queue.popleft() if queue else None  # a fresh lease
             claim = queue.popleft()
+            stale = claim.leased_until is None or claim.leased_until - at() < needs[lane]
+            if not stale and not owed():
+                return claim
             with session_factory() as session, session.begin():
+                _write_backs_quickly(session)
                 settle(session)
-                if _renew(session, claim, now=at(), lease=leases[lane]):
+                if not stale:
                     return claim
+                if _renew(session, claim, now=at(), lease=leases[lane]):
+                    return replace(claim, leased_until=at() + leases[lane])
 
     try:
         while result.claimed < batch and time_left() and len(done) < len(lanes):
@@ -562,7 +607,7 @@ def deliver(
                     continue
                 result.claimed += 1
                 outcome = _send(claim, channels)
-                unwritten = (claim, outcome)
+                unwritten.append((claim, outcome))
                 if outcome.kind != "sent":
                     result.errors.append(f"{claim.notification_id}: {outcome.error}")
                 if outcome.kind == "temporary" and outcome.retry_after is None:
@@ -575,8 +620,9 @@ def deliver(
         for queue in queues.values():
             unsent.extend(queue)
             queue.clear()
-        if unwritten is not None or unsent:
+        if unwritten or unsent:
             with session_factory() as session, session.begin():
+                _write_backs_quickly(session)
                 settle(session)
     result.more = len(done) < len(lanes)
     return result

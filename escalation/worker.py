@@ -118,9 +118,9 @@ def run_round(
             break
     # Notices not delivered within ``fallback_after`` go to the next destination or
     # person (escalation.handover), before this round's delivery sends them.
-    while go_on() and hand_on_overdue(factory, now=clock.now(), policy=policy).more:
+    while hand_on_overdue(factory, now=clock.now(), policy=policy).more and go_on():
         pass
-    while go_on():
+    while not stop.is_set():  # at least one delivery per round, however short the budget
         delivered = deliver(
             factory,
             now=clock.now(),
@@ -133,7 +133,7 @@ def run_round(
         )
         totals.sent += delivered.sent
         totals.failed += delivered.failed
-        if not delivered.more:
+        if not delivered.more or not go_on():
             break
     return totals
 
