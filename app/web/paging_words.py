@@ -43,21 +43,27 @@ def _failing(channel: str, reason: str, since: datetime | None) -> str:
     return _("%(channel)s failing since %(time)s", channel=name, time=at)
 
 
+def _plain(code: str, name: str) -> str:
+    """Words for the reason codes that need no "since when"; ``""`` for the others."""
+    return {
+        "refused": _("%(channel)s: the recipient blocked or refused it", channel=name),
+        "chat_gone": _("%(channel)s: the chat no longer exists", channel=name),
+        "flood_wait": _("%(channel)s rate limit: sending delayed", channel=name),
+        "sender_elsewhere": _("%(channel)s: waiting for the sending worker", channel=name),
+        "disabled": _("%(channel)s: this destination is disabled", channel=name),
+        "inactive": _("%(channel)s: the person is no longer active", channel=name),
+        "interrupted": _("%(channel)s: sending was interrupted; trying again", channel=name),
+        "not_configured": _("%(channel)s is not set up in the worker", channel=name),
+    }.get(code, "")
+
+
 def delivery_reason(d: Delivery) -> str:
     """One delivery row in words: what went wrong, since when, what was done instead."""
     name = channel_name(d.channel)
     if d.reason in ("unreachable", "timeout", "bad_token", "not_configured", "error"):
         what = _failing(d.channel, d.reason, d.failing_since)
     else:
-        what = {
-            "refused": _("%(channel)s: the recipient blocked or refused it", channel=name),
-            "chat_gone": _("%(channel)s: the chat no longer exists", channel=name),
-            "flood_wait": _("%(channel)s rate limit: sending delayed", channel=name),
-            "sender_elsewhere": _("%(channel)s: waiting for the sending worker", channel=name),
-            "disabled": _("%(channel)s: this destination is disabled", channel=name),
-            "inactive": _("%(channel)s: the person is no longer active", channel=name),
-            "interrupted": _("%(channel)s: sending was interrupted; trying again", channel=name),
-        }.get(d.reason, "")
+        what = _plain(d.reason, name)
     if not what:
         return ""
     if d.delivered_instead:
@@ -81,15 +87,15 @@ def event_reason(kind: str, data: dict[str, object]) -> str:
     channel = str(data.get("from") or data.get("channel") or "")
     code = reason_code(reason)
     name = channel_name(channel)
-    words = {
-        "unreachable": _("%(channel)s unreachable", channel=name),
-        "timeout": _("%(channel)s not answering", channel=name),
-        "bad_token": _("%(channel)s refuses the bot token", channel=name),
-        "refused": _("%(channel)s: the recipient blocked or refused it", channel=name),
-        "chat_gone": _("%(channel)s: the chat no longer exists", channel=name),
-        "flood_wait": _("%(channel)s rate limit: sending delayed", channel=name),
-        "not_configured": _("%(channel)s is not set up in the worker", channel=name),
-    }.get(code, _("%(channel)s: not delivered", channel=name))
+    words = (
+        {
+            "unreachable": _("%(channel)s unreachable", channel=name),
+            "timeout": _("%(channel)s not answering", channel=name),
+            "bad_token": _("%(channel)s refuses the bot token", channel=name),
+        }.get(code)
+        or _plain(code, name)
+        or _("%(channel)s: not delivered", channel=name)
+    )
     to = data.get("to")
     if isinstance(to, str) and to:
         return _("%(what)s; handed on to %(other)s", what=words, other=channel_name(to))

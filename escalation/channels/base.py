@@ -18,18 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-# Kinds of notice a message can be (escalation.models.NOTICE_KINDS).
-MESSAGE_KINDS = (
-    "step",
-    "inform",
-    "report",
-    "warning",
-    "breach",
-    "acknowledged",
-    "resolved",
-    "reopened",
-    "case",
-)
+from escalation.models import NOTICE_KINDS
+
+# Kinds of notice a message can be: those of the outbox's rows.
+MESSAGE_KINDS = NOTICE_KINDS
 
 
 @dataclass(frozen=True)
