@@ -34,10 +34,12 @@ def create_app(
     from app.auth import init_auth
     from app.extensions import Services, close_db
     from app.i18n import init_i18n
+    from app.input_guard import init_input_guard, install_id_converter
     from app.security_headers import init_security_headers
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    install_id_converter(app)  # before any route: ids past 2^31-1 match nothing
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -64,6 +66,7 @@ def create_app(
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
     init_auth(app, trusted_proxies=settings.trusted_proxies)
+    init_input_guard(app)
     init_security_headers(
         app, hsts=settings.production and settings.public_url.startswith("https://")
     )

@@ -204,7 +204,9 @@ def patch_incident(
             old = getattr(incident, name)
             if new != old:
                 changes[name] = {"from": _plain(old), "to": _plain(new)}
-                setattr(incident, name, new if new is not None or name != "description" else "")
+                # Text the database keeps NOT NULL is cleared to "", not set to null.
+                cleared = "" if name in ("description", "location") else None
+                setattr(incident, name, new if new is not None else cleared)
     if incident.occurred_at and incident.occurred_at > incident.detected_at:
         raise ValidationError("cannot be after detected_at", field="occurred_at")
     if "system_ids" in data.given:

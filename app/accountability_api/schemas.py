@@ -13,7 +13,7 @@ from accountability.workflow import MAX_TEXT
 _STR: dict[str, Any] = {"type": "string"}
 _TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT}
 _BOOL: dict[str, Any] = {"type": "boolean"}
-_ID: dict[str, Any] = {"type": "integer", "minimum": 1}
+_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _BILINGUAL: dict[str, Any] = {
     "type": "object",
     "properties": {"zh": _STR, "en": _STR},

@@ -17,6 +17,7 @@ from typing import Any
 from flask import request
 
 from app.api.errors import MalformedBody, UnsupportedMediaType
+from app.input_guard import MAX_ID, check_json
 from incidents.errors import ValidationError
 from incidents.inputs import parse_datetime
 
@@ -49,11 +50,13 @@ def json_body(*, optional: bool = False) -> Any:
         raise UnsupportedMediaType("JSON bodies must be UTF-8", field="Content-Type")
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_no_constants)
+        decoded = json.loads(text, parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise MalformedBody("the body is not valid UTF-8") from None
     except ValueError as exc:
         raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+    check_json(decoded)  # NUL characters and integers past what the database stores
+    return decoded
 
 
 def check_query(allowed: Collection[str]) -> None:
@@ -80,13 +83,10 @@ def query_int(
         return default
     if not raw.isdigit():
         raise ValidationError("must be a positive integer", field=name)
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and {maximum}" if maximum is not None else ""
-        raise ValidationError(
-            f"must be {'between' if maximum is not None else 'at least'} {minimum}{upper}",
-            field=name,
-        )
+    upper = MAX_ID if maximum is None else maximum
+    value = int(raw[:12])  # more digits than that is out of range anyway
+    if len(raw) > 12 or value < minimum or value > upper:
+        raise ValidationError(f"must be between {minimum} and {upper}", field=name)
     return value
 
 

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from app.api import bp
 from app.api.auth import actor
 from app.api.incidents import ensure_visible
-from app.api.openapi_parts import INCIDENT_ID, READ_ERRORS, WRITE_ERRORS, operation
+from app.api.openapi_parts import INCIDENT_ID, ITEM_ERRORS, WRITE_ERRORS, operation
 from app.api.params import body_object, check_query, json_body
 from app.api.schemas import DATETIME, ID, INT, STR, Schema, array, enum, nullable, obj, ref
 from app.api.unit import unit
@@ -58,7 +58,7 @@ def receipts_paths() -> dict[str, Any]:
                 "Leaders informed and their receipts (签收)",
                 tag="escalation",
                 ok=(200, "ReceiptList"),
-                errors=READ_ERRORS,
+                errors=ITEM_ERRORS,  # an unknown incident is a 404
                 description="One row per leader told by an inform step, sent a report, or "
                 "told because the one before did not confirm in time.",
             ),

@@ -24,7 +24,7 @@ Schema = dict[str, Any]
 
 STR: Schema = {"type": "string"}
 INT: Schema = {"type": "integer"}
-ID: Schema = {"type": "integer", "minimum": 1}
+ID: Schema = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # PostgreSQL integer
 BOOL: Schema = {"type": "boolean"}
 DATETIME: Schema = {"type": "string", "format": "date-time"}
 ANY_OBJECT: Schema = {"type": "object"}
