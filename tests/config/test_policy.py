@@ -127,19 +127,73 @@ def test_it_titles_every_default_obligation_in_both_languages(policy: Policy) ->
             assert o.title_en != o.name
 
 
-def test_it_pages_the_director_at_once_for_an_especially_major_incident(policy: Policy) -> None:
-    first = policy.grade("especially_major").chain[0]
-    assert first.after == timedelta(0)
-    assert "director" in first.notify
+def test_it_informs_the_director_and_3_2_at_once_for_an_especially_major_incident(
+    policy: Policy,
+) -> None:
+    at_once = [s for s in policy.grade("especially_major").chain if s.after == timedelta(0)]
+    informs = [s for s in at_once if s.informs]
+    assert [s.notify for s in informs] == [("director", "deputy_director_netsec")]
+    assert informs[0].until == "confirmed"
 
 
-def test_it_pages_the_director_after_ten_minutes_for_a_major_incident(policy: Policy) -> None:
+def test_a_major_incident_informs_3_2_at_once_the_director_at_ten_minutes_and_the_group_at_30(
+    policy: Policy,
+) -> None:
     chain = policy.grade("major").chain
-    assert [s.after for s in chain] == [timedelta(0), 10 * M, 30 * M]
-    assert chain[0].notify == ("duty_officer", "command_center_head", "deputy_director_netsec")
-    assert chain[1].notify == ("director",)
-    assert chain[2].notify == ("leading_group_member",)
-    assert chain[2].offsets() == (30 * M, 45 * M, 60 * M, 75 * M, 90 * M)
+    informs = [(s.after, s.notify) for s in chain if s.informs]
+    assert informs == [
+        (timedelta(0), ("deputy_director_netsec",)),
+        (10 * M, ("director",)),
+        (30 * M, ("leading_group_member", "leading_group_office")),
+    ]
+    pages = [(s.after, s.notify) for s in chain if not s.informs]
+    assert pages == [
+        (timedelta(0), ("duty_officer", "command_center_head")),
+        (15 * M, ("deputy_director_netsec",)),
+    ]
+    assert chain[2].offsets() == (10 * M, 15 * M, 20 * M)
+    assert chain[2].confirm_within == 15 * M
+
+
+def test_a_step_without_a_kind_is_a_page_as_before() -> None:
+    step = ChainStep.from_dict({"after": "PT10M", "notify": ["director"]})
+    assert (step.kind, step.until, step.confirm_within) == ("page", "acknowledged", None)
+
+
+def test_an_inform_step_waits_for_receipts_not_for_an_acknowledgement() -> None:
+    step = ChainStep.from_dict({"after": "PT0S", "notify": ["director"], "kind": "inform"})
+    assert (step.until, step.confirm_within) == ("confirmed", 15 * M)
+    assert ChainStep.from_dict(step.to_dict()) == step
+    with pytest.raises(PolicyError, match="nobody else's acknowledgement") as caught:
+        ChainStep.from_dict(
+            {"after": "PT0S", "notify": ["director"], "kind": "inform", "until": "acknowledged"},
+            key="s",
+        )
+    assert caught.value.key == "s.until"
+
+
+def test_only_an_inform_step_takes_confirm_within() -> None:
+    with pytest.raises(PolicyError) as caught:
+        ChainStep.from_dict(
+            {"after": "PT0S", "notify": ["director"], "confirm_within": "PT5M"}, key="s"
+        )
+    assert caught.value.key == "s.confirm_within"
+
+
+def test_a_step_kind_must_be_page_or_inform() -> None:
+    with pytest.raises(PolicyError) as caught:
+        ChainStep.from_dict({"after": "PT0S", "notify": ["director"], "kind": "tell"}, key="s")
+    assert caught.value.key == "s.kind"
+
+
+def test_groups_name_group_destinations_once_each() -> None:
+    step = ChainStep.from_dict({"after": "PT0S", "notify": ["director"], "groups": ["ops-wecom"]})
+    assert step.groups == ("ops-wecom",)
+    with pytest.raises(PolicyError) as caught:
+        ChainStep.from_dict(
+            {"after": "PT0S", "notify": ["director"], "groups": ["a", "a"]}, key="s"
+        )
+    assert caught.value.key == "s.groups[1]"
 
 
 def test_it_starts_a_general_chain_with_the_command_center(policy: Policy) -> None:
@@ -255,8 +309,8 @@ def test_it_refuses_a_zero_handling_target() -> None:
 
 
 def test_it_refuses_a_step_earlier_than_the_one_before() -> None:
-    error = refused(lambda d: d["grades"]["major"]["chain"][2].update(after="PT5M"))
-    assert error.key == "grades.major.chain[2].after"
+    error = refused(lambda d: d["grades"]["major"]["chain"][3].update(after="PT5M"))
+    assert error.key == "grades.major.chain[3].after"
     assert "got PT5M" in error.message
 
 
@@ -451,11 +505,13 @@ def test_it_writes_durations_as_iso_strings_in_a_snapshot(policy: Policy) -> Non
         "local": "PT4H",
     }
     assert snapshot["chain"][2] == {
-        "after": "PT30M",
-        "notify": ["leading_group_member"],
-        "until": "acknowledged",
-        "repeat_every": "PT15M",
-        "repeat_max": 4,
+        "after": "PT10M",
+        "kind": "inform",
+        "notify": ["director"],
+        "until": "confirmed",
+        "confirm_within": "PT15M",
+        "repeat_every": "PT5M",
+        "repeat_max": 2,
     }
 
 
