@@ -420,7 +420,7 @@ class OutboxPolicy:
 
     max_attempts: int = 8
     backoff_base: timedelta = timedelta(seconds=30)
-    lease: timedelta = timedelta(minutes=2)
+    lease: timedelta = timedelta(seconds=30)
     # Not delivered on a person's channel within this: their next channel is tried.
     fallback_after: timedelta = timedelta(minutes=2)
 
@@ -484,7 +484,7 @@ class Policy:
             backoff_base=read_positive_duration(
                 o.optional("backoff_base", "PT30S"), "outbox.backoff_base"
             ),
-            lease=read_positive_duration(o.optional("lease", "PT2M"), "outbox.lease"),
+            lease=read_positive_duration(o.optional("lease", "PT30S"), "outbox.lease"),
             fallback_after=read_positive_duration(
                 o.optional("fallback_after", DEFAULT_FALLBACK_AFTER), "outbox.fallback_after"
             ),

@@ -230,7 +230,7 @@ def test_it_alerts_the_director_on_a_breach_from_relatively_major_up(
 def test_it_uses_the_delivery_defaults(policy: Policy) -> None:
     assert policy.redact_titles is False
     assert policy.outbox.max_attempts == 8
-    assert (policy.outbox.backoff_base, policy.outbox.lease) == (30 * timedelta(seconds=1), 2 * M)
+    assert (policy.outbox.backoff_base, policy.outbox.lease) == (30 * timedelta(seconds=1), M / 2)
 
 
 def test_it_applies_the_delivery_defaults_when_the_tables_are_absent() -> None:
