@@ -180,8 +180,8 @@ def test_a_lapsed_lease_is_taken_over_by_another_worker(
     with factory() as s, s.begin():  # worker w1 claims and dies before sending
         _claim(s, now=T0, worker_id="w1", batch=10, lease=DEFAULT_POLICY.outbox.lease)
     inbox = RecordingChannel("inbox")
-    assert run(factory, {"inbox": inbox}, 1, worker="w2").claimed == 0  # type: ignore[attr-defined]
-    run(factory, {"inbox": inbox}, 2, worker="w2")  # the two-minute lease has lapsed
+    assert run(factory, {"inbox": inbox}, 0.25, worker="w2").claimed == 0  # type: ignore[attr-defined]
+    run(factory, {"inbox": inbox}, 0.5, worker="w2")  # the 30-second lease has lapsed
     assert {n.status for n in rows(factory)} == {"sent"}
     with factory() as s:
         history = s.execute(
