@@ -106,6 +106,7 @@ def _prepare(url: str, instance: Path) -> str:
     from incidents.org_io import import_org
     from incidents.tokens import create_token
 
+    instance.mkdir(parents=True, exist_ok=True)  # a SQLite file's folder must exist
     upgrade(url)
     engine = make_engine(url)
     now = datetime.now(UTC)
@@ -126,7 +127,6 @@ def _prepare(url: str, instance: Path) -> str:
             )
     finally:
         engine.dispose()
-    instance.mkdir(parents=True, exist_ok=True)
     return token
 
 

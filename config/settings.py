@@ -234,6 +234,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     secret_key = _secret_key(env, production, instance)
     default_db = f"sqlite:///{instance / 'fenghuo.db'}"
     database_url = env.get(PREFIX + "DATABASE_URL", "").strip() or default_db
+    if database_url == default_db:
+        instance.mkdir(parents=True, exist_ok=True)  # only the default folder is created
     if not database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError(
             PREFIX + "DATABASE_URL",

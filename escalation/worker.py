@@ -46,6 +46,7 @@ from escalation.channels.robots import ROBOT_KINDS
 from escalation.destinations import ensure_broadcast
 from escalation.handover import hand_on_overdue
 from escalation.outbox import deliver
+from escalation.policy_people import refuse_unknown_people
 from escalation.sweep import sweep
 from escalation.worker_health import WorkerHealth
 from escalation.worker_lock import WorkerAlreadyRunning, single_worker_lock, sqlite_path
@@ -318,6 +319,7 @@ def run_worker_from_settings(
     status 3 and says why."""
     engine = make_engine(settings.database_url)
     try:
+        refuse_unknown_people(make_sessionmaker(engine), policy)  # issue 12: loud, not silent
         channels = channels_from_settings(
             settings, policy, clock, make_sessionmaker(engine), attachments
         )

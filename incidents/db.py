@@ -78,14 +78,47 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+URL_VARIABLE = "FENGHUO_DATABASE_URL"
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be used: one line that names the setting and the
+    cause, for an operator (not a traceback)."""
+
+
+def _refuse_connect_errors(engine: Engine) -> None:
+    """A failure to connect (server down, no such database, refused login) becomes
+    :class:`DatabaseUnavailable` naming ``FENGHUO_DATABASE_URL`` and the cause."""
+    shown = engine.url.render_as_string(hide_password=True)
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if context.connection is None and not context.is_pre_ping:
+            cause = str(context.original_exception).strip().splitlines()
+            raise DatabaseUnavailable(
+                f"{URL_VARIABLE}: cannot connect to {shown}: "
+                + (cause[0] if cause else type(context.original_exception).__name__)
+            )
+
+
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    """Create the engine for ``url`` with the settings each database needs."""
+    """Create the engine for ``url`` with the settings each database needs.
+
+    A SQLite file in a directory that does not exist is refused rather than created
+    (a mistyped path would otherwise start an empty database); the settings create the
+    default instance folder.
+    """
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
             from pathlib import Path
 
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise DatabaseUnavailable(
+                    f"{URL_VARIABLE}: the folder {folder} of the SQLite database does not "
+                    "exist; create it or correct the URL (nothing was written)"
+                )
         # A pool, not a connection per transaction: closing the last connection to a
         # WAL database checkpoints it, which costs milliseconds on every unit of work.
         engine = create_engine(
@@ -96,10 +129,13 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         _sqlite_setup(engine)
+        _refuse_connect_errors(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+    _refuse_connect_errors(engine)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -33,7 +33,46 @@ DEPARTMENT_KINDS = ("leadership", "command_center", "office", "hr", "business", 
 def _req(item: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in item or item[key] in (None, ""):
         raise ValidationError("is required", field=f"{where}.{key}")
-    return item[key]
+    value = item[key]
+    if isinstance(value, Mapping | list | bool):
+        raise ValidationError("must be text", field=f"{where}.{key}")
+    return value
+
+
+def _text(item: Mapping[str, Any], key: str, where: str, default: str = "") -> str:
+    """An optional text value (a number is taken as its digits: a phone, a code)."""
+    value = item.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, Mapping | list | bool):
+        raise ValidationError("must be text", field=f"{where}.{key}")
+    return str(value)
+
+
+def _flag(item: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    value = item.get(key, default)
+    if not isinstance(value, bool):
+        raise ValidationError("must be true or false", field=f"{where}.{key}")
+    return value
+
+
+def _items(item: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """A list value; absent or empty is no items, anything else names the entry and key."""
+    value = item.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(
+            f"must be a list, got {type(value).__name__}", field=f"{where}.{key}" if where else key
+        )
+    return value
+
+
+def _once(seen: dict[str, str], key: str, where: str, what: str) -> None:
+    """Refuse a second entry for the same key in one file (it would silently win)."""
+    if key in seen:
+        raise ValidationError(f"{what} {key!r} appears twice (also {seen[key]})", field=where)
+    seen[key] = where
 
 
 def _when(value: object, where: str) -> datetime:
@@ -64,9 +103,9 @@ def import_org(session: Session, text: str, *, actor: Actor, now: datetime) -> I
         )
     _check_keys(doc, {"departments", "people", "systems"}, "file")
     result = ImportResult()
-    depts = _import_departments(session, doc.get("departments") or [], result, actor, now)
-    people = _import_people(session, doc.get("people") or [], depts, result, actor, now)
-    _import_systems(session, doc.get("systems") or [], depts, people, result, actor, now)
+    depts = _import_departments(session, _items(doc, "departments", ""), result, actor, now)
+    people = _import_people(session, _items(doc, "people", ""), depts, result, actor, now)
+    _import_systems(session, _items(doc, "systems", ""), depts, people, result, actor, now)
     return result
 
 
@@ -82,12 +121,14 @@ def _import_departments(
     allowed = {"code", "name", "name_en", "kind", "parent", "competent"}
     # Two passes: create or update every department, then link parents, so that the
     # file need not list parents first.
+    seen: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"departments[{i}]"
         if not isinstance(item, Mapping):
             raise ValidationError("must be a mapping", field=where)
         _check_keys(item, allowed, where)
         code = str(_req(item, "code", where))
+        _once(seen, code, f"{where}.code", "department code")
         kind = item.get("kind", "business")
         if kind not in DEPARTMENT_KINDS:
             raise ValidationError(
@@ -95,7 +136,7 @@ def _import_departments(
             )
         values = {
             "name": str(_req(item, "name", where)),
-            "name_en": str(item.get("name_en", "")),
+            "name_en": _text(item, "name_en", where),
             "kind": kind,
         }
         dept = depts.get(code)
@@ -145,12 +186,14 @@ def _import_people(
         "positions",
     }
     deputies: list[tuple[Person, str, str]] = []
+    seen: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"people[{i}]"
         if not isinstance(item, Mapping):
             raise ValidationError("must be a mapping", field=where)
         _check_keys(item, allowed, where)
         login = str(_req(item, "login", where))
+        _once(seen, login, f"{where}.login", "login")
         language = item.get("language", "zh_CN")
         if language not in LANGUAGES:
             raise ValidationError(
@@ -158,11 +201,11 @@ def _import_people(
             )
         values = {
             "name": str(_req(item, "name", where)),
-            "email": str(item.get("email", "")),
-            "phone": str(item.get("phone", "")),
+            "email": _text(item, "email", where),
+            "phone": _text(item, "phone", where),
             "language": language,
-            "is_admin": bool(item.get("admin", False)),
-            "active": bool(item.get("active", True)),
+            "is_admin": _flag(item, "admin", where, False),
+            "active": _flag(item, "active", where, True),
         }
         person = people.get(login)
         if person is None:
@@ -172,10 +215,10 @@ def _import_people(
             )
         else:
             writer.update(person, values, subject="person", plural="people")
-        for j, pos in enumerate(item.get("positions") or []):
+        for j, pos in enumerate(_items(item, "positions", where)):
             _import_position(writer, person, pos, f"{where}.positions[{j}]", depts)
         if "deputy" in item:
-            deputies.append((person, str(item["deputy"] or ""), f"{where}.deputy"))
+            deputies.append((person, _text(item, "deputy", where), f"{where}.deputy"))
     session.flush()
     # Who stands in for whom (an inform not confirmed goes to the deputy too): resolved
     # once everyone in the file exists, so a deputy may be listed after their principal.
@@ -218,7 +261,7 @@ def _import_position(
     if valid_until is not None and valid_until <= valid_from:
         raise ValidationError("must be after from", field=f"{where}.until")
     charges = []
-    for k, code in enumerate(item.get("in_charge_of") or []):
+    for k, code in enumerate(_items(item, "in_charge_of", where)):
         if str(code) not in depts:
             raise ValidationError(
                 f"no department with code {code!r}", field=f"{where}.in_charge_of[{k}]"
@@ -288,12 +331,14 @@ def _import_systems(
         "cii",
         "mlps_level",
     }
+    seen: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"systems[{i}]"
         if not isinstance(item, Mapping):
             raise ValidationError("must be a mapping", field=where)
         _check_keys(item, allowed, where)
         code = str(_req(item, "code", where))
+        _once(seen, code, f"{where}.code", "system code")
 
         def dept(
             key: str, required: bool, item: Mapping[str, Any] = item, where: str = where
@@ -319,7 +364,7 @@ def _import_systems(
                     f"no person with login {op_login!r}", field=f"{where}.operator_person"
                 )
         users = []
-        for k, ref in enumerate(item.get("users") or []):
+        for k, ref in enumerate(_items(item, "users", where)):
             if str(ref) not in depts:
                 raise ValidationError(
                     f"no department with code {ref!r}", field=f"{where}.users[{k}]"
@@ -332,11 +377,11 @@ def _import_systems(
             raise ValidationError("must be an integer from 1 to 5", field=f"{where}.mlps_level")
         values: dict[str, Any] = {
             "name": str(_req(item, "name", where)),
-            "description": str(item.get("description", "")),
+            "description": _text(item, "description", where),
             "owner_department_id": owner.id,
             "operator_department_id": operator.id if operator else None,
             "operator_person_id": op_person.id if op_person else None,
-            "is_cii": bool(item.get("cii", False)),
+            "is_cii": _flag(item, "cii", where, False),
             "mlps_level": level,
         }
         system = systems.get(code)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.orm import Session
 
+from app.cli.failures import FenghuoGroup
 from config.settings import ConfigError, Settings, load_settings
 from incidents.audit import Actor
 from incidents.db import make_engine, make_sessionmaker
@@ -48,7 +49,7 @@ def _session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-@click.group()
+@click.group(cls=FenghuoGroup)
 def main() -> None:
     """Fenghuo (烽火): incident management, escalation and accountability."""
     # python-telegram-bot 22: have RetryAfter.retry_after be a timedelta (its future).

@@ -4,17 +4,21 @@ escalation and reporting policy (``policy check``, ``policy show``).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli import _session, _settings, main
-from config.policy import PolicyError, load_policy
+from config.policy import Policy, PolicyError, load_policy
 from config.settings import Settings
+from escalation.policy_people import describe_unknown, person_targets, unknown_people
 from incidents.audit import verify
 from incidents.audit_checkpoints import CheckpointError, read_checkpoints, write_checkpoint
 from incidents.clock import SystemClock
+from incidents.db import make_engine, make_sessionmaker
 
 # --- audit -----------------------------------------------------------------------------
 
@@ -84,10 +88,36 @@ def policy_check(file: Path) -> None:
     except PolicyError as exc:
         click.echo(f"invalid policy: {exc}", err=True)
         sys.exit(1)
+    unknown = _unknown_people(loaded)
+    if unknown:
+        click.echo(f"invalid policy: {describe_unknown(unknown)}", err=True)
+        sys.exit(1)
     click.echo(
         f"policy ok: {len(loaded.grades)} grades, reporter category "
         f"{loaded.reporter_category}, time zone {loaded.timezone}"
     )
+
+
+def _unknown_people(loaded: Policy) -> list[tuple[str, str]]:
+    """The policy's ``person:`` targets missing from the configured database; none
+    checked (and said so) when no database is configured or it cannot be read."""
+    if not person_targets(loaded):
+        return []
+    settings = _settings()
+    default_file = settings.instance_path / "fenghuo.db"
+    if "FENGHUO_DATABASE_URL" not in os.environ and not default_file.exists():
+        click.echo("person: targets not checked: no database is configured", err=True)
+        return []
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return unknown_people(session, loaded)
+    except SQLAlchemyError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        click.echo(f"person: targets not checked against the database: {reason}", err=True)
+        return []
+    finally:
+        engine.dispose()
 
 
 @policy.command("show")
