@@ -133,6 +133,7 @@ def person(person_id: int) -> str:
         is_current=_current,
         # Contact details for admins and the person only (least privilege).
         show_contact=me.is_admin or me.person_id == found.id,
+        can_sign_out=me.is_admin,
     )
 
 

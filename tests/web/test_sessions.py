@@ -80,6 +80,7 @@ def test_an_admin_signs_a_person_out_everywhere(app: Flask, duty: Browser) -> No
         duty_id, admin_login = duty_person.id, admin.login
     other = Browser(app)
     assert other.login(admin_login).status_code == 302
+    assert "Sign this person out everywhere" in other.text(f"/org/people/{duty_id}?lang=en")
     assert other.post(f"/people/{duty_id}/sign-out").status_code == 302
     assert not _signed_in(duty)
     assert _signed_in(other)
