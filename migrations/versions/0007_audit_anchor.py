@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from incidents.audit import (
+from incidents.audit_triggers import (
     PG_HEAD_TRIGGER_DROP_SQL,
     PG_HEAD_TRIGGER_SQL,
     SQLITE_HEAD_TRIGGER_DROP,
