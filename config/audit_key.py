@@ -78,8 +78,16 @@ def _key_file(instance: Path) -> str:
     return key
 
 
-def load_keyring(env: Mapping[str, str], *, instance: Path) -> Keyring:
+def load_keyring(env: Mapping[str, str], *, instance: Path, production: bool = False) -> Keyring:
+    """The keyring from ``env``; in production the key must be given, since every web
+    node, worker and bot must hash with the same one (a key file per machine would not)."""
     given = env.get(KEY_VARIABLE, "").strip()
+    if not given and production:
+        raise ConfigError(
+            KEY_VARIABLE,
+            "is required when FENGHUO_ENV=production (the same key on every web node, "
+            "worker and bot)",
+        )
     current = _checked(KEY_VARIABLE, given or _key_file(instance))
     retired = tuple(
         _checked(OLD_KEYS_VARIABLE, part.strip())
@@ -102,7 +110,8 @@ def _instance() -> Path:
 
 def keyring_from_environment() -> Keyring:
     """The keyring of this process, from its environment (the CLI, the worker, the bot)."""
-    return load_keyring(os.environ, instance=_instance())
+    production = os.environ.get("FENGHUO_ENV", "").strip() == "production"
+    return load_keyring(os.environ, instance=_instance(), production=production)
 
 
 def checkpoint_path_from_environment() -> Path:

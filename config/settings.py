@@ -211,11 +211,11 @@ def _secret_key(env: Mapping[str, str], production: bool, instance: Path) -> str
     return key
 
 
-def _audit_and_proxies(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
+def _audit_and_proxies(env: Mapping[str, str], instance: Path, production: bool) -> dict[str, Any]:
     from config.audit_key import checkpoint_path, load_keyring
 
     return {
-        "audit_keyring": load_keyring(env, instance=instance),
+        "audit_keyring": load_keyring(env, instance=instance, production=production),
         "audit_checkpoint_path": checkpoint_path(env, instance=instance),
         "trusted_proxies": env_int(env, PREFIX + "TRUSTED_PROXIES", 0, minimum=0),
         "login_address_limit": env_int(env, PREFIX + "LOGIN_ADDRESS_LIMIT", 20, minimum=1),
@@ -272,7 +272,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # production, so `make run` shows what would be sent).
         worker_console=env_bool(env, PREFIX + "WORKER_CONSOLE", not production),
         smtp=_smtp(env),
-        **_audit_and_proxies(env, instance),
+        **_audit_and_proxies(env, instance, production),
         log_format=env_choice(env, PREFIX + "LOG_FORMAT", "text", ("text", "json")),
         metrics_token=_metrics_token(env),
         worker_metrics_port=env_int(env, PREFIX + "WORKER_METRICS_PORT", 0, minimum=0) or None,

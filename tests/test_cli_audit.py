@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
@@ -60,3 +61,30 @@ def test_a_forged_checkpoint_line_fails_verification(sqlite_url: str, tmp_path: 
     code, out = _run(env, "audit", "verify")
     assert code == 1
     assert "line 1" in out and "unknown audit key" in out
+
+
+def test_production_requires_the_audit_key(tmp_path: Path) -> None:
+    from config.settings import ConfigError, load_settings
+
+    env = {
+        "FENGHUO_ENV": "production",
+        "FENGHUO_SECRET_KEY": "s" * 40,
+        "FENGHUO_PUBLIC_URL": "https://fenghuo.example.gov.cn",
+        "FENGHUO_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    assert refused.value.variable == "FENGHUO_AUDIT_KEY"
+    assert not (tmp_path / "instance" / "audit_key").exists()
+
+
+def test_the_instance_key_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from config.audit_key import load_keyring
+
+    first = load_keyring({}, instance=tmp_path)
+    key_file = tmp_path / "audit_key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert load_keyring({}, instance=tmp_path).current.key_id == first.current.key_id
+    key_file.chmod(0o644)
+    with pytest.raises(ValueError, match="readable by others"):
+        load_keyring({}, instance=tmp_path)

@@ -39,6 +39,7 @@ def test_production_over_https_adds_hsts(
             "FENGHUO_ENV": "production",
             "FENGHUO_SECRET_KEY": TEST_SECRET,
             "FENGHUO_PUBLIC_URL": "https://fenghuo.example.gov.cn",
+            "FENGHUO_AUDIT_KEY": "a production audit key of 32+ characters",
         }
     )
     app = create_app(settings, clock=clock)
