@@ -449,17 +449,21 @@ def _renew(session: Session, claim: _Claim, *, now: datetime, lease: timedelta) 
     return True
 
 
-def _release(session: Session, claim: _Claim, *, now: datetime) -> None:
-    """Give back a claimed row that was not sent: pending again, no attempt spent, and
-    due from when it was written, so it is claimed again before the rows written after
+def _release(session: Session, claims: Sequence[_Claim], *, now: datetime) -> None:
+    """Give back claimed rows that were not sent: pending again, no attempt spent, and
+    due from when each was written, so it is claimed again before the rows written after
     it (a lapsed lease taken over and given back at the end of a round keeps its turn)."""
+    if not claims:
+        return
     notes, attempts = Notification.__table__, DeliveryAttempt.__table__
     assert isinstance(notes, Table) and isinstance(attempts, Table)
-    changed = session.execute(
+    rows = [{"nid": c.notification_id, "tok": c.token} for c in claims]
+    connection = session.connection()
+    connection.execute(
         update(notes)
         .where(
-            notes.c.id == claim.notification_id,
-            notes.c.lease_token == claim.token,
+            notes.c.id == bindparam("nid"),
+            notes.c.lease_token == bindparam("tok"),
             notes.c.status == "sending",
         )
         .values(
@@ -470,15 +474,18 @@ def _release(session: Session, claim: _Claim, *, now: datetime) -> None:
             # Back where its age puts it, not behind the backlog that came after it.
             next_attempt_at=case((notes.c.created_at < now, notes.c.created_at), else_=now),
             updated_at=now,
-        )
+        ),
+        rows,
     )
-    if changed.rowcount:  # type: ignore[attr-defined]
-        session.execute(
-            delete(attempts).where(
-                attempts.c.notification_id == claim.notification_id,
-                attempts.c.lease_token == claim.token,
-            )
-        )
+    # The attempts that never started (a row taken over meanwhile has a new token).
+    connection.execute(
+        delete(attempts).where(
+            attempts.c.notification_id == bindparam("nid"),
+            attempts.c.lease_token == bindparam("tok"),
+            attempts.c.outcome == "sending",
+        ),
+        rows,
+    )
 
 
 def _write_backs_quickly(session: Session) -> None:
@@ -543,12 +550,15 @@ def deliver(
     def at() -> datetime:
         return clock.now() if clock is not None else now
 
-    def time_left() -> bool:  # at least one send per call, so a round always progresses
-        return until is None or result.claimed == 0 or time.monotonic() < until
+    def time_left(lane: str | None = None) -> bool:
+        """Whether to go on: at least one send per call, so a round always progresses,
+        and the inbox's claimed rows (instant, idempotent) rather than given back."""
+        if until is None or result.claimed == 0 or time.monotonic() < until:
+            return True
+        return lane == INBOX and bool(queues[INBOX]) if INBOX in queues else False
 
     def settle(session: Session) -> None:
-        for claim in unsent:
-            _release(session, claim, now=at())
+        _release(session, unsent, now=at())
         unsent.clear()
         sent = [(c, o) for c, o in unwritten if o.kind == "sent"]
         _write_back_sent(session, sent, now=at(), result=result)
@@ -597,9 +607,13 @@ def deliver(
                     return replace(claim, leased_until=at() + leases[lane])
 
     try:
-        while result.claimed < batch and time_left() and len(done) < len(lanes):
+        while (
+            result.claimed < batch
+            and len(done) < len(lanes)
+            and any(time_left(lane) for lane in lanes if lane not in done)
+        ):
             for lane in lanes:
-                if lane in done or result.claimed >= batch or not time_left():
+                if lane in done or result.claimed >= batch or not time_left(lane):
                     continue
                 claim = take(lane)
                 if claim is None:
