@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -376,3 +376,61 @@ class DiesOnce:
             raise WorkerDied
         self.delivered_at.append((message.recipient_login, self.clock.now()))
         return Receipt(f"mail-{message.notification_id}")
+
+
+class Slow:
+    """Takes twelve seconds a send (of a thirteen-second timeout); during its third send
+    another worker looks for work after the claim's original lease has lapsed."""
+
+    def __init__(self, clock: FrozenClock, other: Callable[[], object]) -> None:
+        self.kind, self.clock, self.timeout = "slow", clock, 13.0
+        self.other = other
+        self.sent: list[OutgoingMessage] = []
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        self.clock.advance(seconds=12)
+        self.sent.append(message)
+        if len(self.sent) == 3:
+            self.other()
+        return Receipt(f"slow-{message.notification_id}")
+
+
+def test_a_row_waiting_behind_slow_sends_keeps_its_lease(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    for login in ("duty", "cchead", "netsec"):
+        destination(factory, org[login], "slow", priority=0)
+    open_(factory, org, "major")
+    clock = FrozenClock(T0)
+    lease = DEFAULT_POLICY.outbox.lease
+    taken: list[OutgoingMessage] = []
+    looked_at: list[datetime] = []
+
+    def another_worker() -> None:
+        looked_at.append(clock.now())
+        rival = RecordingChannel("slow")
+        deliver(
+            factory,
+            now=clock.now(),
+            channels={"slow": rival},
+            policy=DEFAULT_POLICY,
+            worker_id="w2",
+        )
+        taken.extend(rival.sent)
+
+    slow = Slow(clock, another_worker)
+    channels: dict[str, Channel] = {"slow": slow}
+    deliver(
+        factory,
+        now=T0,
+        channels=channels,
+        policy=DEFAULT_POLICY,
+        worker_id="w1",
+        clock=clock,
+        claim_size=3,
+    )
+    assert len(slow.sent) == 3
+    # The third row was claimed with the others at T0; its lease restarted when its
+    # send began, so the other worker, looking after T0 + lease, found nothing to take.
+    assert looked_at and looked_at[0] > T0 + lease
+    assert taken == []
