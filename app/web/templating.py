@@ -166,6 +166,7 @@ def event_label(kind: str) -> str:
         "obligations.replanned": _("Deadlines recomputed"),
         "notification.delivered": _("Notification delivered"),
         "notification.failed": _("Notification failed"),
+        "notification.fallback": _("Notification passed to the next channel"),
     }
     if kind in labels:
         return labels[kind]
