@@ -28,7 +28,7 @@ from tests.conftest import TEST_SECRET
 PASSWORD = "correct horse battery"
 MAX_FAILURES = 5  # FENGHUO_LOGIN_MAX_FAILURES default: failures before any delay
 CAP = timedelta(seconds=900)  # FENGHUO_LOGIN_LOCKOUT_SECONDS default: the longest delay
-FAILED = "Wrong login or password, or too many failures"
+FAILED = "账号或密码错误，或失败次数过多"  # zh_CN, the default language
 
 
 def _build(url: str, instance: Path, clock: FrozenClock, **env: str) -> Flask:
