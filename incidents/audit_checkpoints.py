@@ -11,6 +11,7 @@ daily message to the leading group office) so that it is out of reach too.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -112,21 +113,29 @@ def write_checkpoint(
     A broken chain is never anchored: that would bless the tampering.
     """
     keys = keyring or keyring_for(session)
-    existing = read_checkpoints(path, keys)
-    result = verify(session, checkpoints=existing, keyring=keys)
-    if not result.ok:
-        raise CheckpointError(f"no checkpoint written: {result.describe()}")
-    head = session.get(AuditHead, 1)
-    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
-    cp = Checkpoint.signed(seq=seq, digest=digest, at=now, key=keys.current)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
+        # One writer at a time (cron and workers on one host): the head is read under
+        # the lock, so lines never go back.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        existing = read_checkpoints(path, keys)
+        result = verify(session, checkpoints=existing, keyring=keys)
+        if not result.ok:
+            raise CheckpointError(f"no checkpoint written: {result.describe()}")
+        head = session.get(AuditHead, 1)
+        seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
+        stamp = max(now, _parsed(existing[-1].at)) if existing else now
+        cp = Checkpoint.signed(seq=seq, digest=digest, at=stamp, key=keys.current)
         os.write(fd, (cp.line() + "\n").encode("utf-8"))
         os.fsync(fd)
     finally:
-        os.close(fd)
+        os.close(fd)  # releases the lock
     return cp
+
+
+def _parsed(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
 
 
 def latest_checkpoint(path: Path, keyring: Keyring) -> Checkpoint | None:

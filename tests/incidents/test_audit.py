@@ -385,7 +385,7 @@ def test_a_broken_chain_is_never_anchored(factory: sessionmaker[Session], tmp_pa
     _tamper(factory, "UPDATE audit_event SET data = '{}' WHERE seq = 2")
     with pytest.raises(CheckpointError, match="event 2"):
         _checkpoint(factory, tmp_path / "cp.jsonl")
-    assert not (tmp_path / "cp.jsonl").exists()
+    assert (tmp_path / "cp.jsonl").read_text() == ""
 
 
 def test_events_under_a_retired_key_verify_while_it_is_listed(
@@ -403,3 +403,16 @@ def test_events_under_a_retired_key_verify_while_it_is_listed(
     assert not lost.ok
     assert lost.broken_seq == 1
     assert "unknown audit key" in lost.problem
+
+
+def test_a_writer_with_a_slower_clock_keeps_the_file_in_order(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    path = tmp_path / "cp.jsonl"
+    _write_events(factory, 2)
+    _checkpoint(factory, path)  # at T0 + 1 h
+    with factory() as s, s.begin():
+        write_checkpoint(s, path, now=T0)  # a host whose clock is behind
+    with factory() as s:
+        found = read_checkpoints(path, keyring_for(s))
+    assert [cp.at for cp in found] == [found[0].at, found[0].at]
