@@ -185,7 +185,7 @@ class Firing:
             late_minutes=self._late(timer),
         )
         self._page(timer, incident, notice, recipients, unresolved)
-        self._to_groups(timer, step.get("groups", ()))
+        self._to_groups(timer, notice, step.get("groups", ()))
         return True
 
     def _inform_step(self, timer: Timer, incident: Incident, chain: EscalationChain) -> bool:
@@ -247,7 +247,7 @@ class Firing:
             late_minutes=self._late(timer),
         )
         self._page(timer, incident, notice, recipients, unresolved, links=links)
-        self._to_groups(timer, step.get("groups", ()))
+        self._to_groups(timer, notice, step.get("groups", ()))
         return True
 
     def _receipt(self, timer: Timer) -> bool:
@@ -361,8 +361,9 @@ class Firing:
         late = self.now - timer.due_at
         return int(late.total_seconds() // 60) if late > LATE_AFTER else None
 
-    def _to_groups(self, timer: Timer, names: Sequence[str]) -> None:
-        """Queue the timer's notice for each named group destination (no person)."""
+    def _to_groups(self, timer: Timer, notice: Notice, names: Sequence[str]) -> None:
+        """Queue the step's notice (a page or an inform, as the people got it) for each
+        named group destination (no person; a group confirms nothing)."""
         if not names:
             return
         found = self.session.scalars(
@@ -373,14 +374,7 @@ class Firing:
             )
         ).all()
         incident = self._incident(timer.incident_id)
-        step = timer.step_index
-        text_zh, text_en, payload = render(
-            incident,
-            Notice(
-                "step", step=step, repeat=timer.repeat_index, deadline=self.nearest(incident.id)
-            ),
-            self.tz(incident.id),
-        )
+        text_zh, text_en, payload = render(incident, notice, self.tz(incident.id))
         body = json.dumps(payload, ensure_ascii=False, default=str)
         for dest in found:
             self._groups.append(
@@ -390,7 +384,7 @@ class Firing:
                     "person_id": None,
                     "channel": dest.kind,
                     "destination_id": dest.id,
-                    "kind": "step",
+                    "kind": notice.kind,
                     "status": "pending",
                     "attempts": 0,
                     "next_attempt_at": self.now,
