@@ -14,7 +14,9 @@
 3. **Write back** (one short transaction) before the next send, only if the lease token
    still matches — a worker that stalled past its lease cannot overwrite the one that
    took over. A worker killed mid-send therefore repeats at most the one message it had
-   in flight. Sent: done (the fallback clock stops). A flood wait (``ChannelError`` with
+   in flight. (Idempotent channels — the inbox, Telegram, which recognises a notice it
+   posted before — are written back a few at a time: repeating them delivers nothing
+   twice.) Sent: done (the fallback clock stops). A flood wait (``ChannelError`` with
    ``retry_after``: Telegram's RetryAfter, a robot's throttle, the local flood limiter,
    the sender lock held elsewhere): ``pending`` again after that wait, *not* counted
    against ``max_attempts``. Another temporary error: ``pending`` again after
@@ -69,9 +71,18 @@ MAX_BACKOFF = timedelta(minutes=10)
 LEASE_MARGIN = timedelta(seconds=5)
 # Rows of one channel claimed at a time; each one's lease restarts when its send starts.
 CLAIM_SIZE = 10
-# The inbox's outcomes (idempotent sends) written back this many at a time.
-INBOX_WRITE_BACK_EVERY = 20
+# Outcomes of idempotent channels' sends written back this many at a time.
+WRITE_BACK_EVERY = 20
 INBOX = "inbox"
+
+
+def idempotent(channel: Channel | None) -> bool:
+    """Whether sending a notification again (after a crash) delivers nothing twice: the
+    inbox (one item per notification) and channels that say so with ``idempotent =
+    True`` (Telegram finds the copy it recorded after the first send)."""
+    return channel is not None and (
+        channel.kind == INBOX or getattr(channel, "idempotent", False) is True
+    )
 
 
 @dataclass
@@ -518,9 +529,10 @@ def deliver(
     Each channel's rows are claimed ``claim_size`` at a time and sent in turn with the
     other channels'. A send's outcome is written back before the next send starts, in
     the transaction that also renews the next row's lease when less of it is left than
-    that send may take. The inbox is the exception: it is idempotent per notification
-    (one item however often it is sent), so its outcomes are written back
-    :data:`INBOX_WRITE_BACK_EVERY` at a time, or with the next other write-back. Rows
+    that send may take. Idempotent channels (:func:`idempotent`: the inbox, Telegram)
+    are the exception: a send repeated after a crash delivers nothing twice, so their
+    outcomes are written back :data:`WRITE_BACK_EVERY` at a time, or with the next
+    other write-back. Rows
     still claimed when the call ends (``batch`` reached, ``until`` passed, their channel
     failing) are given back unspent.
 
@@ -544,6 +556,8 @@ def deliver(
     sizes = {lane: claim_size * (5 if lane == INBOX else 1) for lane in lanes}
     queues: dict[str | None, deque[_Claim]] = {lane: deque() for lane in lanes}
     done: set[str | None] = set()
+    # Kinds whose outcomes may wait for a batch: a repeat after a crash is harmless.
+    batched = {kind for kind, channel in channels.items() if idempotent(channel)}
     unwritten: list[tuple[_Claim, _Outcome]] = []
     unsent: list[_Claim] = []
 
@@ -571,8 +585,8 @@ def deliver(
         """Whether a write-back must happen before the next send."""
         return (
             bool(unsent)
-            or any(c.channel != INBOX for c, _ in unwritten)
-            or (len(unwritten) >= INBOX_WRITE_BACK_EVERY)
+            or any(c.channel not in batched for c, _ in unwritten)
+            or len(unwritten) >= WRITE_BACK_EVERY
         )
 
     def take(lane: str | None) -> _Claim | None:

@@ -70,6 +70,9 @@ class TelegramChannel:
     """Sends notices to Telegram chats; see the module docstring for the contract."""
 
     kind = "telegram"
+    # A notice sent again after a crash (attempt > 1) finds the copy recorded after the
+    # first send and is not posted twice: the outbox may batch this channel's write-backs.
+    idempotent = True
 
     def __init__(
         self,

@@ -325,14 +325,30 @@ def test_four_workers_lose_nothing_when_the_telegram_sender_is_killed_mid_burst(
                 )
             total = BURST_TIMERS * len(people)
             wait_for(lambda: len(fake.sent) >= total // 4, 120, "the burst to be under way")
-            with pg_factory() as s:
-                sender = s.scalars(
-                    select(DeliveryAttempt.worker_id)
-                    .join(Notification, Notification.id == DeliveryAttempt.notification_id)
-                    .where(Notification.channel == "telegram")
-                    .order_by(DeliveryAttempt.id.desc())
-                    .limit(1)
-                ).one()
+
+            def sender_mid_claim() -> str | None:
+                """The worker with Telegram rows claimed and not written back."""
+                with pg_factory() as s:
+                    return s.scalars(
+                        select(DeliveryAttempt.worker_id)
+                        .join(Notification, Notification.id == DeliveryAttempt.notification_id)
+                        .where(
+                            Notification.channel == "telegram",
+                            DeliveryAttempt.outcome == "sending",
+                        )
+                        .limit(1)
+                    ).first()
+
+            found: list[str] = []
+
+            def sender_caught() -> bool:
+                worker = sender_mid_claim()
+                if worker is not None:
+                    found.append(worker)
+                return worker is not None
+
+            wait_for(sender_caught, 60, "the sender to hold claimed rows")
+            sender = found[0]
             killed_at = clock.now()
             procs[sender].send_signal(signal.SIGKILL)
             procs[sender].wait(timeout=30)
