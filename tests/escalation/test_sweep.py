@@ -24,9 +24,9 @@ def count(factory: sessionmaker[Session]) -> int:
 def test_a_sweep_with_nothing_due_changes_nothing(
     any_factory: sessionmaker[Session], any_org: dict[str, Person]
 ) -> None:
-    open_(any_factory, any_org, "major")
+    open_(any_factory, any_org, "general")  # next page at 1 h, first warning at 12 h
     before = count(any_factory)
-    result = sweep(any_factory, now=T0 + timedelta(minutes=5), policy=DEFAULT_POLICY)
+    result = sweep(any_factory, now=T0 + timedelta(minutes=30), policy=DEFAULT_POLICY)
     assert (result.claimed, result.notifications) == (0, 0)
     assert count(any_factory) == before
 
@@ -34,19 +34,20 @@ def test_a_sweep_with_nothing_due_changes_nothing(
 def test_a_due_timer_fires_once_however_often_swept(
     any_factory: sessionmaker[Session], any_org: dict[str, Person]
 ) -> None:
-    open_(any_factory, any_org, "major")
-    now = T0 + timedelta(minutes=10)
+    open_(any_factory, any_org, "general")
+    now = T0 + timedelta(minutes=61)
     first = sweep(any_factory, now=now, policy=DEFAULT_POLICY)
     again = sweep(any_factory, now=now, policy=DEFAULT_POLICY)
-    assert (first.fired, first.notifications) == (1, 1)  # the director
+    # The 1 h step: 3(2) and the owning department's head, each in the inbox.
+    assert (first.fired, first.notifications) == (1, 2)
     assert again.claimed == 0
 
 
 def test_the_sweep_works_in_batches_and_says_when_more_are_due(
     any_factory: sessionmaker[Session], any_org: dict[str, Person]
 ) -> None:
-    open_(any_factory, any_org, "major")
-    now = T0 + timedelta(minutes=31)  # director, leading group, a warning
+    open_(any_factory, any_org, "general")
+    now = T0 + timedelta(hours=8, minutes=1)  # the pages at 1 h, 4 h and 8 h
     first = sweep(any_factory, now=now, policy=DEFAULT_POLICY, batch=2)
     rest = sweep(any_factory, now=now, policy=DEFAULT_POLICY, batch=2)
     assert (first.claimed, first.more) == (2, True)
@@ -85,8 +86,8 @@ def test_a_timer_locked_elsewhere_is_skipped_on_postgresql(
     factory = make_sessionmaker(engine)
     try:
         org = load_demo_org(factory)
-        open_(factory, org, "major")
-        now = T0 + timedelta(minutes=31)
+        open_(factory, org, "general")
+        now = T0 + timedelta(hours=8, minutes=1)  # the pages at 1 h, 4 h and 8 h
         holder = factory()
         with holder.begin():
             (held,) = due_timers(holder, now=now, batch=1)  # FOR UPDATE SKIP LOCKED
