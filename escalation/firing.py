@@ -263,7 +263,12 @@ class Firing:
         receipt.escalated_at = self.now
         within = parse_duration(receipt.confirm_within, key="confirm_within")
         person = self.session.get(Person, receipt.person_id)
-        targets = receipts.escalation_targets(self.resolver, incident, receipt.person_id)
+        targets = receipts.escalation_targets(
+            self.resolver,
+            incident,
+            receipt.person_id,
+            already=receipts.lineage(self.session, receipt),
+        )
         links: dict[int, int] = {}
         recipients: list[Recipient] = []
         for target, p in targets:

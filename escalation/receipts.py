@@ -108,30 +108,44 @@ def open_receipt(
 
 
 def escalation_targets(
-    resolver: Resolver, incident: Incident, person_id: int
+    resolver: Resolver, incident: Incident, person_id: int, *, already: set[int] | None = None
 ) -> list[tuple[str, Person]]:
     """Who is told when ``person_id`` has not confirmed: the next person up the Article 3
     ladder (3(3) → department → 3(2) in charge → 3(2) network security → 3(1)) — for
     someone outside the ladder (a leading group member) its top, the director — and the
-    person's named deputy. Never the person themselves; nobody above the top."""
+    person's named deputy. Never the person themselves, nor anyone ``already`` told along
+    the same line of escalation (so it climbs and ends, never circles); nobody above the
+    top."""
+    skip = {person_id, *(already or set())}
     out: list[tuple[str, Person]] = []
     ladder = resolver.ladder(incident)
     ids = [p.id for p in ladder]
-    above: Person | None = None
-    if person_id in ids:
-        higher = ladder[ids.index(person_id) + 1 :]
-        above = higher[0] if higher else None
-    elif ladder:
-        above = ladder[-1]
-    if above is not None and above.id != person_id and above.active:
+    higher = ladder[ids.index(person_id) + 1 :] if person_id in ids else ladder[-1:]
+    above = next((p for p in higher if p.id not in skip and p.active), None)
+    if above is not None:
         out.append(("next_up", above))
+        skip.add(above.id)
     person = resolver.session.get(Person, person_id)
     if person is not None and person.deputy_id is not None:
         deputy = resolver.session.get(Person, person.deputy_id)
-        taken = {p.id for _, p in out} | {person_id}
-        if deputy is not None and deputy.active and deputy.id not in taken:
+        if deputy is not None and deputy.active and deputy.id not in skip:
             out.append(("deputy", deputy))
     return out
+
+
+def lineage(session: Session, receipt: Receipt) -> set[int]:
+    """The people told along ``receipt``'s line of escalation, back to the first one."""
+    people = {receipt.person_id}
+    current: Receipt | None = receipt
+    seen: set[int] = set()
+    while current is not None and current.escalated_from_id is not None:
+        if current.id in seen:  # pragma: no cover - rows cannot form a loop, but be safe
+            break
+        seen.add(current.id)
+        current = session.get(Receipt, current.escalated_from_id)
+        if current is not None:
+            people.add(current.person_id)
+    return people
 
 
 def unconfirmed_for_step(session: Session, chain_id: int, step_index: int) -> set[int]:

@@ -3,7 +3,8 @@
 The incident belongs to the traffic division, so the relative roles resolve to its head
 (trafhead) and its deputy director in charge (deputy). Leading group members are netsec,
 director and lgmember; its office is lgoffice (the demo organisation). Nobody
-acknowledges or files anything: every page, warning and breach of the policy shows.
+acknowledges, confirms or files anything: every page, inform (with its reminders and its
+escalation one up and to the deputy), warning and breach of the policy shows.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from escalation.queries import obligations_of
 from incidents.org import Person
 from tests.escalation.support import Walk, open_, people
 
-LGM = ("netsec", "director", "lgmember")
-FIRST_MAJOR = ("duty", "cchead", "netsec")
 
 EXPECTED: dict[str, dict[int, set[tuple[str, str]]]] = {
     # 24 h internal report; chain: command center, then 3(2) + the owning department.
@@ -29,49 +28,76 @@ EXPECTED: dict[str, dict[int, set[tuple[str, str]]]] = {
         1296: people("warning", "duty", "cchead"),
         1440: people("breach", "cchead", "netsec"),
     },
+    # Pages: the command center, the owning department at 15 min, the director from 1 h.
+    # Inform: 3(2) at 30 min, reminded at 40 and 50; unconfirmed at 60 the director is told,
+    # and at 90 his deputy; then the line of escalation has nobody left.
     "relatively_major": {
-        0: people("step", *FIRST_MAJOR),
-        15: people("step", "trafhead", "deputy"),
-        60: people("step", "director") | people("warning", *FIRST_MAJOR),
-        90: people("step", "director"),
-        108: people("warning", *FIRST_MAJOR),
-        120: people("step", "director")
-        | people("breach", "cchead", "netsec", "director")
-        | people("warning", *FIRST_MAJOR),
-        216: people("warning", *FIRST_MAJOR),
-        240: people("breach", "cchead", "netsec", "director"),
+        0: people("step", "cchead", "duty"),
+        15: people("step", "deputy", "trafhead"),
+        30: people("inform", "netsec"),
+        40: people("inform", "netsec"),
+        50: people("inform", "netsec"),
+        60: people("inform", "director")
+        | people("step", "director")
+        | people("warning", "cchead", "duty"),
+        90: people("inform", "deputy") | people("step", "director"),
+        108: people("warning", "cchead", "duty"),
+        120: people("breach", "cchead", "director", "netsec")
+        | people("step", "director")
+        | people("warning", "cchead", "duty"),
+        216: people("warning", "cchead", "duty"),
+        240: people("breach", "cchead", "director", "netsec"),
     },
-    # The director within ten minutes; the leading group from 30 min every 15 min.
+    # Pages: the command center (reminded at 5 and 10), 3(2) as responder at 15. Informs:
+    # 3(2) at once, the director at 10, the leading group and its office at 30, each
+    # reminded and, unconfirmed, passed one up and to the deputy until nobody is left.
     "major": {
-        0: people("step", *FIRST_MAJOR),
-        10: people("step", "director"),
-        30: people("step", *LGM) | people("warning", *FIRST_MAJOR),
-        45: people("step", *LGM),
-        54: people("warning", *FIRST_MAJOR),
-        60: people("step", *LGM) | people("breach", "netsec", "director", "lgoffice"),
-        75: people("step", *LGM),
-        90: people("step", *LGM),
-        120: people("warning", *FIRST_MAJOR),
-        216: people("warning", *FIRST_MAJOR),
-        240: people("breach", "netsec", "director", "lgoffice"),
+        0: people("inform", "netsec") | people("step", "cchead", "duty"),
+        5: people("inform", "netsec") | people("step", "cchead", "duty"),
+        10: people("inform", "director", "netsec") | people("step", "cchead", "duty"),
+        15: people("inform", "director") | people("step", "netsec"),
+        20: people("inform", "director"),
+        25: people("inform", "deputy"),
+        30: people("inform", "deputy", "director", "lgmember", "lgoffice", "netsec")
+        | people("warning", "cchead", "duty"),
+        40: people("inform", "netsec"),
+        45: people("inform", "director", "lgmember", "lgoffice", "netsec"),
+        54: people("warning", "cchead", "duty"),
+        60: people("breach", "director", "lgoffice", "netsec")
+        | people("inform", "deputy", "director"),
+        90: people("inform", "deputy", "netsec"),
+        120: people("inform", "netsec") | people("warning", "cchead", "duty"),
+        216: people("warning", "cchead", "duty"),
+        240: people("breach", "director", "lgoffice", "netsec"),
     },
-    # The director at once; 30 min internal report, warned at 1/2, 3/4 and 9/10.
+    # Informs: the director and 3(2) at once (reminded every 3 min), the leading group at
+    # 5; pages: the command center every 2 min, the deputy in charge at 5, 3(1) and 3(2)
+    # as responders from 10 every 5 min. 30 min internal report, warned at ½, ¾, 9⁄10.
     "especially_major": {
-        0: people("step", "duty", "cchead", "netsec", "director"),
-        5: people("step", *LGM, "lgoffice", "deputy"),
-        10: people("step", "director", "netsec"),
-        15: people("step", "director", "netsec")
-        | people("warning", "duty", "cchead", "netsec", "director"),
-        20: people("step", "director", "netsec"),
-        23: people("warning", "duty", "cchead", "netsec", "director"),  # 22.5 min
+        0: people("inform", "director", "netsec") | people("step", "cchead", "duty"),
+        2: people("step", "cchead", "duty"),
+        3: people("inform", "director", "netsec"),
+        4: people("step", "cchead", "duty"),
+        5: people("inform", "director", "lgmember", "lgoffice", "netsec")
+        | people("step", "deputy"),
+        6: people("inform", "director", "netsec"),
+        10: people("inform", "deputy", "director", "lgmember", "lgoffice", "netsec")
+        | people("step", "director", "netsec"),
+        15: people("inform", "director", "lgmember", "lgoffice", "netsec")
+        | people("step", "director", "netsec")
+        | people("warning", "cchead", "duty"),
+        20: people("inform", "deputy", "director", "netsec") | people("step", "director", "netsec"),
+        23: people("warning", "cchead", "duty"),
         25: people("step", "director", "netsec"),
-        27: people("warning", "duty", "cchead", "netsec", "director"),
-        30: people("step", "director", "netsec")
-        | people("breach", "netsec", "director", "lgoffice", "lgmember"),
-        120: people("warning", "duty", "cchead", "netsec", "director"),
-        180: people("warning", "duty", "cchead", "netsec", "director"),
-        216: people("warning", "duty", "cchead", "netsec", "director"),
-        240: people("breach", "netsec", "director", "lgoffice", "lgmember"),
+        27: people("warning", "cchead", "duty"),
+        30: people("breach", "director", "lgmember", "lgoffice", "netsec")
+        | people("step", "director", "netsec"),
+        35: people("inform", "deputy", "netsec"),
+        50: people("inform", "netsec"),
+        120: people("warning", "cchead", "duty"),
+        180: people("warning", "cchead", "duty"),
+        216: people("warning", "cchead", "duty"),
+        240: people("breach", "director", "lgmember", "lgoffice", "netsec"),
     },
 }
 
