@@ -238,3 +238,29 @@ def test_after_an_outage_late_pages_say_so_and_past_warnings_are_not_sent(
     assert internal.breached_at == T0 + timedelta(hours=1)
     # The director's inform was due at 10 min and went out at 70: it says it is late.
     assert director is not None and "迟发60分钟" in director
+
+
+def test_an_unconfirmed_line_of_escalation_climbs_and_ends(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    incident_id = open_(factory, org, "major")
+    walk = Walk(factory, incident_id).to(240)
+    with factory() as s:
+        waiting = s.scalars(
+            select(Timer).where(
+                Timer.incident_id == incident_id,
+                Timer.kind == "receipt",
+                Timer.status == "pending",
+            )
+        ).all()
+    assert waiting == []  # every line of escalation reached the top and stopped
+    assert max(walk.timeline) < 200
+    # Nobody is told twice along one line: each escalated receipt names someone new.
+    rows = _receipts(factory, incident_id)
+    by_id = {r.id: r for r in rows}
+    for r in rows:
+        line, current = [r.person_id], r
+        while current.escalated_from_id is not None:
+            current = by_id[current.escalated_from_id]
+            line.append(current.person_id)
+        assert len(line) == len(set(line))
