@@ -206,3 +206,18 @@ def highest_fired_step(session: Session, chain_id: int) -> int:
         )
     )
     return -1 if value is None else int(value)
+
+
+def page_steps(steps: Sequence[dict[str, object]]) -> list[int]:
+    """The indexes of a frozen chain's page steps (those that seek a responder)."""
+    return [i for i, step in enumerate(steps) if step.get("kind", "page") == "page"]
+
+
+def next_page_step(steps: Sequence[dict[str, object]], fired: Sequence[int]) -> int | None:
+    """The page step "escalate now" fires: the first page step after the highest one that
+    has paged (``fired``: step indexes with a fired timer); ``None`` past the last. Inform
+    steps are not escalated to: they run on their own clock, whatever anyone asks."""
+    pages = page_steps(steps)
+    done = [i for i in fired if i in pages]
+    after = max(done) if done else -1
+    return next((i for i in pages if i > after), None)

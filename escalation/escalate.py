@@ -1,6 +1,7 @@
 """Escalate now: a person asks for the chain's next step at once (goalert#3085, OnCall #1077).
 
-The next step is the one after the highest step that has paged. It fires now even if an
+The next step is the first *page* step after the highest page step that has paged
+(inform steps tell leaders on their own clock and are not escalated to). It fires now even if an
 acknowledgement had cancelled its pages — a person asked for it — and the steps after it
 keep their times. Past the last step there is nothing more to escalate to: a conflict.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation.chains import current_chain, highest_fired_step
+from escalation.chains import current_chain, next_page_step
 from escalation.firing import Firing
 from escalation.frozen import get_clock, zone
 from escalation.guard import lock, require_acknowledge
@@ -43,8 +44,13 @@ def escalate_now(
     chain = current_chain(session, incident_id)
     if chain is None:
         raise Conflict("the incident has no running escalation chain", field="chain")
-    step = highest_fired_step(session, chain.id) + 1
-    if step >= len(chain.steps):
+    fired = session.scalars(
+        select(Timer.step_index).where(
+            Timer.chain_id == chain.id, Timer.kind == "step", Timer.status == "fired"
+        )
+    ).all()
+    step = next_page_step(chain.steps, [i for i in fired if i is not None])
+    if step is None:
         raise Conflict(
             "everyone in the chain has been paged; there is no further step",
             field="chain",

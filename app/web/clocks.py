@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.web.deadlines import Deadline
 from app.web.templating import iso, local, pick
 from config.policy import PolicyError, parse_duration
+from escalation.chains import next_page_step
 from escalation.queries import escalation_state, handling_outcome, obligations_of
 from escalation.reporting import reported_as_required
 from incidents.models import Incident
@@ -254,9 +255,8 @@ def _chain_run(chain: dict[str, Any]) -> tuple[ChainRun, int | None]:
         ended_at=_when(chain.get("ended_at")),
         pages=pages,
     )
-    following = (max(fired) + 1) if fired else 0
-    steps = len(chain.get("steps", []))
-    return run, following if following < steps else None
+    frozen = [{"kind": step.get("kind", "page")} for step in chain.get("steps", [])]
+    return run, next_page_step(frozen, fired)
 
 
 def incident_clocks(session: Session, incident: Incident, now: datetime) -> IncidentClocks:

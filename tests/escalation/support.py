@@ -192,6 +192,20 @@ def kinds(timeline: dict[int, set[tuple[str, str]]]) -> set[str]:
     return {kind for events in timeline.values() for kind, _ in events}
 
 
+INFORMING = ("inform", "report")
+
+
+def without_informs(timeline: dict[int, set[tuple[str, str]]]) -> dict[int, set[tuple[str, str]]]:
+    """The pages, warnings, breaches and notices only: what informs the leaders (their own
+    receipts, reminders and escalation) runs beside them and is tested on its own."""
+    out: dict[int, set[tuple[str, str]]] = {}
+    for minute, events in timeline.items():
+        kept = {(k, login) for k, login in events if k not in INFORMING}
+        if kept:
+            out[minute] = kept
+    return out
+
+
 def regrade(
     factory: sessionmaker[Session],
     org: dict[str, Person],
