@@ -245,7 +245,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     policy_path = Path(policy_raw) if policy_raw else None
     if policy_path is not None and not policy_path.is_file():
         raise ConfigError(PREFIX + "POLICY", f"no such file: {policy_raw}")
-    public_url = _url(env, PREFIX + "PUBLIC_URL", "" if production else "http://127.0.0.1:8000")
+    host = env.get(PREFIX + "HOST", "127.0.0.1").strip() or "127.0.0.1"
+    port = env_int(env, PREFIX + "PORT", 8000, minimum=1)
+    # Outside production the links in messages point where the web face listens.
+    public_url = _url(env, PREFIX + "PUBLIC_URL", "" if production else f"http://{host}:{port}")
     if production and not public_url:
         raise ConfigError(PREFIX + "PUBLIC_URL", "is required when FENGHUO_ENV=production")
     token = env.get(PREFIX + "TELEGRAM_TOKEN", "").strip() or None
@@ -259,8 +262,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         policy_path=policy_path,
         public_url=public_url,
         sweep_seconds=env_int(env, PREFIX + "SWEEP_SECONDS", 5, minimum=1),
-        host=env.get(PREFIX + "HOST", "127.0.0.1").strip() or "127.0.0.1",
-        port=env_int(env, PREFIX + "PORT", 8000, minimum=1),
+        host=host,
+        port=port,
         demo_password=env.get(PREFIX + "DEMO_PASSWORD") or None,
         telegram_token=token,
         telegram_api_url=_url(env, PREFIX + "TELEGRAM_API_URL", "https://api.telegram.org/bot"),

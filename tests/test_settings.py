@@ -54,3 +54,10 @@ def test_production_requires_a_secret_key_and_a_public_url(tmp_path: Path) -> No
             {**base(tmp_path), "FENGHUO_ENV": "production", "FENGHUO_SECRET_KEY": "k" * 40}
         )
     assert err.value.variable == "FENGHUO_PUBLIC_URL"
+
+
+def test_outside_production_links_point_where_the_web_face_listens(tmp_path: Path) -> None:
+    settings = load_settings({**base(tmp_path), "FENGHUO_PORT": "8765"})
+    assert settings.public_url == "http://127.0.0.1:8765"
+    chosen = load_settings({**base(tmp_path), "FENGHUO_PUBLIC_URL": "https://fh.example.gov.cn"})
+    assert chosen.public_url == "https://fh.example.gov.cn"
