@@ -16,7 +16,6 @@ from escalation.queries import obligations_of
 from incidents.org import Person
 from tests.escalation.support import Walk, open_, people
 
-
 EXPECTED: dict[str, dict[int, set[tuple[str, str]]]] = {
     # 24 h internal report; chain: command center, then 3(2) + the owning department.
     "general": {
