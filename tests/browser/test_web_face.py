@@ -61,6 +61,7 @@ def test_logging_an_incident_shows_the_grade_suggested_as_facts_are_typed(
     assert "100 万" in page.locator("#suggestion").inner_text()
     page.fill("#impact-pi_records_leaked", "15000000")
     page.locator('#suggestion [data-grade="major"]').wait_for()
+    page.select_option("#grade", "major")  # the grade is chosen explicitly
     page.click("text=登记事件 >> nth=-1")
     page.wait_for_url(re.compile(r"/incidents/\d+$"))
     assert "邮件系统泄露公民个人信息" in page.locator("h1").inner_text()
