@@ -32,7 +32,7 @@ lint: $(TSTAMP) ## ruff (lint and format check) and mypy strict
 	$(BIN)/mypy
 
 test: $(TSTAMP) lint ## Lint, then the whole test suite (PostgreSQL and Chromium tests skip if absent, fail under FENGHUO_REQUIRE_ALL=1)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 format: $(TSTAMP) ## Format the code with ruff
 	$(BIN)/ruff format .
