@@ -198,16 +198,6 @@ def acknowledge_chain(
     return True
 
 
-def highest_fired_step(session: Session, chain_id: int) -> int:
-    """The highest step index of the chain that has paged; -1 when none has."""
-    value = session.scalar(
-        select(func.max(Timer.step_index)).where(
-            Timer.chain_id == chain_id, Timer.kind == "step", Timer.status == "fired"
-        )
-    )
-    return -1 if value is None else int(value)
-
-
 def page_steps(steps: Sequence[dict[str, object]]) -> list[int]:
     """The indexes of a frozen chain's page steps (those that seek a responder)."""
     return [i for i, step in enumerate(steps) if step.get("kind", "page") == "page"]

@@ -75,9 +75,22 @@ def add_destination(
         )
         session.add(dest)
     else:
-        dest.enabled, dest.disabled_reason, dest.disabled_at = True, "", None
         dest.label = label or dest.label
-        dest.updated_at = now
+    return _enabled(
+        session,
+        dest,
+        actor=actor,
+        now=now,
+        data={"person_id": person_id, "kind": kind, "address": address},
+    )
+
+
+def _enabled(
+    session: Session, dest: Destination, *, actor: Actor, now: datetime, data: dict[str, object]
+) -> Destination:
+    """Enable ``dest`` (new, or added again after a removal) and audit it with ``data``."""
+    dest.enabled, dest.disabled_reason, dest.disabled_at = True, "", None
+    dest.updated_at = now
     session.flush()
     record(
         session,
@@ -86,7 +99,7 @@ def add_destination(
         subject_type="destination",
         subject_id=dest.id,
         now=now,
-        data={"person_id": person_id, "kind": kind, "address": address},
+        data=data,
     )
     return dest
 
@@ -290,20 +303,9 @@ def add_group_destination(
         session.add(dest)
     else:
         dest.address, dest.secret = url, secret
-        dest.enabled, dest.disabled_reason, dest.disabled_at = True, "", None
-        dest.updated_at = now
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        kind="destination.enabled",
-        subject_type="destination",
-        subject_id=dest.id,
-        now=now,
-        # The URL and the secret are credentials: the trail keeps enough to tell apart.
-        data={"group": name, "kind": kind, "url": redact_webhook(url), "signed": bool(secret)},
-    )
-    return dest
+    # The URL and the secret are credentials: the trail keeps enough to tell apart.
+    data = {"group": name, "kind": kind, "url": redact_webhook(url), "signed": bool(secret)}
+    return _enabled(session, dest, actor=actor, now=now, data=data)
 
 
 def remove_destination(

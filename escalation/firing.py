@@ -220,14 +220,7 @@ class Firing:
         else:
             # A reminder reaches only those whose receipt is still open: the people told
             # the first time, whoever holds the post now.
-            waiting = self.session.scalars(
-                select(Receipt).where(
-                    Receipt.chain_id == chain.id,
-                    Receipt.step_index == timer.step_index,
-                    Receipt.source == "step",
-                    Receipt.confirmed_at.is_(None),
-                )
-            ).all()
+            waiting = receipts.open_for_step(self.session, chain.id, timer.step_index)
             if not waiting:
                 self._cancel(timer, "every recipient confirmed receipt")
                 return False
@@ -557,7 +550,7 @@ class Firing:
         self.session.flush()
         self.stats.notifications += self.outbox.flush()
         if self._groups:
-            written = self.session.execute(insert_rows(self.session), self._groups)
+            written = self.session.execute(_notification_insert(), self._groups)
             self.stats.notifications += max(int(written.rowcount), 0)  # type: ignore[attr-defined]
             self._groups.clear()
         if self._receipt_links:
@@ -600,7 +593,7 @@ class Firing:
         return self.stats
 
 
-def insert_rows(session: Session) -> Any:
+def _notification_insert() -> Any:
     """A plain Core INSERT of notification rows (group notices: one per timer and group;
     the sweep's lock on the timer keeps it to one, the partial unique index too)."""
     table = Notification.__table__

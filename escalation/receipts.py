@@ -148,28 +148,15 @@ def lineage(session: Session, receipt: Receipt) -> set[int]:
     return people
 
 
-def unconfirmed_for_step(session: Session, chain_id: int, step_index: int) -> set[int]:
-    """Person ids whose receipt for a step is still open (reminders go to these only)."""
-    return set(
+def open_for_step(session: Session, chain_id: int, step_index: int) -> list[Receipt]:
+    """The receipts of an inform step still unconfirmed (its reminders go to these)."""
+    return list(
         session.scalars(
-            select(Receipt.person_id).where(
+            select(Receipt).where(
                 Receipt.chain_id == chain_id,
                 Receipt.step_index == step_index,
                 Receipt.source == "step",
                 Receipt.confirmed_at.is_(None),
-            )
-        )
-    )
-
-
-def confirmed_for_step(session: Session, chain_id: int, step_index: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(Receipt.person_id).where(
-                Receipt.chain_id == chain_id,
-                Receipt.step_index == step_index,
-                Receipt.source == "step",
-                Receipt.confirmed_at.is_not(None),
             )
         )
     )
