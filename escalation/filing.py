@@ -34,11 +34,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.policy import DEFAULT_INFORM_ON_FILING, ObligationSpec, Policy
+from config.policy import DEFAULT_INFORM_ON_FILING, Policy
 from escalation import clocks, obligations
 from escalation.chains import cancel_steps
 from escalation.firing import Firing
-from escalation.frozen import get_clock, zone
+from escalation.frozen import get_clock, grade_policy, zone
 from escalation.guard import lock, require_handle
 from escalation.messages import report_text
 from escalation.models import FULFILLED, Obligation, Receipt
@@ -193,13 +193,6 @@ def file_report(
     return report
 
 
-def _spec(snapshot: dict[str, object], name: str) -> ObligationSpec | None:
-    for raw in snapshot.get("obligations", []):  # type: ignore[attr-defined]
-        if isinstance(raw, dict) and raw.get("name") == name:
-            return ObligationSpec.from_dict(raw, key=f"obligations.{name}")
-    return None
-
-
 def _deliver(
     session: Session,
     incident: Incident,
@@ -211,12 +204,12 @@ def _deliver(
 ) -> None:
     """Deliver the filing to its addressees as an inform (see the module doc)."""
     clock = get_clock(session, incident.id)
-    snapshot = clock.snapshot if clock is not None else {}
+    specs = {o.name: o for o in grade_policy(clock).obligations} if clock is not None else {}
     recipients: list[str] = []
     within = timedelta(minutes=15)
     leadership = False
     for ob in targets:
-        spec = _spec(snapshot, ob.name)
+        spec = specs.get(ob.name)
         inform = spec.inform if spec is not None else DEFAULT_INFORM_ON_FILING.get(ob.to, ())
         if spec is not None:
             within = min(within, spec.confirm_within)
