@@ -122,7 +122,12 @@ def set_password(
     session: Session, *, person: Person, password: str, actor: Actor, now: datetime
 ) -> None:
     if len(password) < MIN_LENGTH:
-        raise ValidationError(f"must be at least {MIN_LENGTH} characters", field="password")
+        raise ValidationError(
+            "must be at least %(min)s characters",
+            field="password",
+            code="password.too_short",
+            params={"min": MIN_LENGTH},
+        )
     person.password_hash = hash_password(password)
     person.failed_logins = 0
     person.locked_until = None
@@ -165,7 +170,12 @@ def set_language(
     session: Session, *, person: Person, language: str, actor: Actor, now: datetime
 ) -> None:
     if language not in LANGUAGES:
-        raise ValidationError(f"must be one of {', '.join(LANGUAGES)}", field="language")
+        raise ValidationError(
+            "must be one of %(choices)s",
+            field="language",
+            code="language.choice",
+            params={"choices": ", ".join(LANGUAGES)},
+        )
     if person.language != language:
         person.language = language
         record(

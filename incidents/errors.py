@@ -1,27 +1,72 @@
 """Errors every layer raises and every face renders the same way.
 
-A face maps these to ``{"error": {"code", "message", "field"}}`` with the status below;
-the message is already user-readable, and ``field`` names the input at fault.
+An error carries a stable ``code``, the ``field`` at fault and ``params``; its message is an
+English *msgid* with ``%(name)s`` placeholders filled from ``params``. The layers below the
+app never translate: a face looks the msgid up in the reader's catalogue
+(``app.i18n.error_message``) and fills in the same params. pybabel extracts the msgids from
+the raise sites (the error classes are extraction keywords, see ``babel.cfg``), and a test
+checks that every one has its Chinese.
+
+A face maps these to ``{"error": {"code", "message", "field", "params"}}`` with the status
+below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+
+def _identity(text: str) -> str:
+    return text
+
 
 class FenghuoError(Exception):
-    """Base of the domain errors: a code, a readable message and, where known, a field."""
+    """Base of the domain errors: a code, a message msgid, params and, where known, a field."""
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        self.msgid = message
+        self.params: dict[str, object] = dict(params or {})
         self.field = field
         if code is not None:
             self.code = code
+        self.message = self.render()
+        super().__init__(self.message)
 
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, "field": self.field}
+    def render(self, translate: Callable[[str], str] = _identity) -> str:
+        """The message in the language ``translate`` looks it up in (English by default)."""
+        text = translate(self.msgid)
+        if not self.params:
+            return text
+        try:
+            return text % self.params
+        except (KeyError, TypeError, ValueError):
+            # A translation with a broken placeholder must not hide the error itself.
+            return self.msgid % self.params
+
+    def to_dict(self, translate: Callable[[str], str] = _identity) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.render(translate),
+            "field": self.field,
+            "params": {key: _plain(value) for key, value in self.params.items()},
+        }
+
+
+def _plain(value: object) -> object:
+    """Params as JSON can carry them: scalars as they are, anything else as text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 class ValidationError(FenghuoError, ValueError):

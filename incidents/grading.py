@@ -234,7 +234,10 @@ def parse_grade(value: object, *, field: str = "grade") -> str:
     """Return ``value`` if it is one of ``GRADES``, else raise ``ValidationError``."""
     if not isinstance(value, str) or value not in GRADE_RANK:
         raise ValidationError(
-            f"{field} must be one of {', '.join(GRADES)}; got {value!r}", field=field
+            "%(field)s must be one of %(choices)s; got %(value)r",
+            field=field,
+            code="choice",
+            params={"field": field, "choices": ", ".join(GRADES), "value": value},
         )
     return value
 

@@ -188,10 +188,17 @@ class Impact:
         a negative number, a percentage over 100 or an enum value not in its choices.
         """
         if not isinstance(data, Mapping):
-            raise ValidationError("impact must be an object", field="impact")
+            raise ValidationError(
+                "impact must be an object", field="impact", code="impact.impact_object"
+            )
         for key in data:
             if not isinstance(key, str) or key not in IMPACT_FIELDS:
-                raise ValidationError(f"unknown impact field {key!r}", field=f"impact.{key}")
+                raise ValidationError(
+                    "unknown impact field %(key)r",
+                    field=f"impact.{key}",
+                    code="unknown_impact_field",
+                    params={"key": key},
+                )
         # Check here too so that a wrong type is reported before the constructor sees it.
         values = {key: _checked(key, IMPACT_FIELDS[key], value) for key, value in data.items()}
         return cls(**values)  # type: ignore[arg-type]  # each value was checked above
@@ -206,29 +213,59 @@ def _checked(name: str, spec: FieldSpec, value: object) -> Scalar:
     where = f"impact.{name}"
     if spec.kind == "bool":
         if not isinstance(value, bool):
-            raise ValidationError(f"{where} must be true or false", field=where)
+            raise ValidationError(
+                "%(where)s must be true or false",
+                field=where,
+                code="true_false",
+                params={"where": where},
+            )
         return value
     if spec.kind == "enum":
         if not isinstance(value, str) or value not in spec.choices:
             raise ValidationError(
-                f"{where} must be one of {', '.join(spec.choices)}; got {value!r}", field=where
+                "%(where)s must be one of %(choices)s; got %(value)r",
+                field=where,
+                code="choice",
+                params={"where": where, "choices": ", ".join(spec.choices), "value": value},
             )
         return value
     # bool is a subclass of int, and true is not a number of minutes.
     if isinstance(value, bool) or not isinstance(value, int | float):
         wanted = "an integer" if spec.kind == "int" else "a number"
-        raise ValidationError(f"{where} must be {wanted}", field=where)
+        raise ValidationError(
+            "%(where)s must be %(wanted)s",
+            field=where,
+            code="type",
+            params={"where": where, "wanted": wanted},
+        )
     number: int | float
     if spec.kind == "int":
         if not isinstance(value, int):
-            raise ValidationError(f"{where} must be an integer", field=where)
+            raise ValidationError(
+                "%(where)s must be an integer", field=where, code="integer", params={"where": where}
+            )
         number = value
     else:
         if not math.isfinite(value):
-            raise ValidationError(f"{where} must be a finite number", field=where)
+            raise ValidationError(
+                "%(where)s must be a finite number",
+                field=where,
+                code="finite_number",
+                params={"where": where},
+            )
         number = float(value)
     if spec.minimum is not None and number < spec.minimum:
-        raise ValidationError(f"{where} must not be negative", field=where)
+        raise ValidationError(
+            "%(where)s must not be negative",
+            field=where,
+            code="not_negative",
+            params={"where": where},
+        )
     if spec.maximum is not None and number > spec.maximum:
-        raise ValidationError(f"{where} must be at most {spec.maximum}", field=where)
+        raise ValidationError(
+            "%(where)s must be at most %(max)s",
+            field=where,
+            code="too_large",
+            params={"where": where, "max": spec.maximum},
+        )
     return number

@@ -44,14 +44,23 @@ def check(current: str, target: str, reason: str | None = None) -> None:
     """Raise unless ``current → target`` is legal (and has its reason where needed)."""
     if target not in STATUSES:
         raise ValidationError(
-            f"unknown status {target!r}; one of {', '.join(STATUSES)}", field="to"
+            "unknown status %(target)r; one of %(choices)s",
+            field="to",
+            code="to.unknown_status",
+            params={"target": target, "choices": ", ".join(STATUSES)},
         )
     if not allowed(current, target):
         options = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
         raise Conflict(
-            f"cannot go from {current} to {target}; allowed from {current}: {options}",
+            "cannot go from %(current)s to %(target)s; allowed from %(current)s: %(options)s",
             field="to",
             code="illegal_transition",
+            params={"current": current, "target": target, "options": options},
         )
     if target in NEEDS_REASON and not (reason or "").strip():
-        raise ValidationError(f"a reason is required to go to {target}", field="reason")
+        raise ValidationError(
+            "a reason is required to go to %(target)s",
+            field="reason",
+            code="reason.reason_required_go",
+            params={"target": target},
+        )

@@ -32,10 +32,10 @@ DEPARTMENT_KINDS = ("leadership", "command_center", "office", "hr", "business", 
 
 def _req(item: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in item or item[key] in (None, ""):
-        raise ValidationError("is required", field=f"{where}.{key}")
+        raise ValidationError("is required", field=f"{where}.{key}", code="required")
     value = item[key]
     if isinstance(value, Mapping | list | bool):
-        raise ValidationError("must be text", field=f"{where}.{key}")
+        raise ValidationError("must be text", field=f"{where}.{key}", code="text")
     return value
 
 
@@ -45,14 +45,14 @@ def _text(item: Mapping[str, Any], key: str, where: str, default: str = "") -> s
     if value is None:
         return default
     if isinstance(value, Mapping | list | bool):
-        raise ValidationError("must be text", field=f"{where}.{key}")
+        raise ValidationError("must be text", field=f"{where}.{key}", code="text")
     return str(value)
 
 
 def _flag(item: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
     value = item.get(key, default)
     if not isinstance(value, bool):
-        raise ValidationError("must be true or false", field=f"{where}.{key}")
+        raise ValidationError("must be true or false", field=f"{where}.{key}", code="true_false")
     return value
 
 
@@ -63,7 +63,10 @@ def _items(item: Mapping[str, Any], key: str, where: str) -> list[Any]:
         return []
     if not isinstance(value, list):
         raise ValidationError(
-            f"must be a list, got {type(value).__name__}", field=f"{where}.{key}" if where else key
+            "must be a list, got %(type)s",
+            field=f"{where}.{key}" if where else key,
+            code="list",
+            params={"type": type(value).__name__},
         )
     return value
 
@@ -71,14 +74,19 @@ def _items(item: Mapping[str, Any], key: str, where: str) -> list[Any]:
 def _once(seen: dict[str, str], key: str, where: str, what: str) -> None:
     """Refuse a second entry for the same key in one file (it would silently win)."""
     if key in seen:
-        raise ValidationError(f"{what} {key!r} appears twice (also {seen[key]})", field=where)
+        raise ValidationError(
+            "%(what)s %(key)r appears twice (also %(seen)s)",
+            field=where,
+            code="appears_twice",
+            params={"what": what, "key": key, "seen": seen[key]},
+        )
     seen[key] = where
 
 
 def _when(value: object, where: str) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ValidationError("needs a time zone", field=where)
+            raise ValidationError("needs a time zone", field=where, code="needs_time_zone")
         return value
     return parse_datetime(value, where)
 
@@ -87,7 +95,10 @@ def _check_keys(item: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in item:
         if key not in allowed:
             raise ValidationError(
-                f"unknown key; allowed: {', '.join(sorted(allowed))}", field=f"{where}.{key}"
+                "unknown key; allowed: %(allowed)s",
+                field=f"{where}.{key}",
+                code="unknown_key_allowed",
+                params={"allowed": ", ".join(sorted(allowed))},
             )
 
 
@@ -96,10 +107,14 @@ def import_org(session: Session, text: str, *, actor: Actor, now: datetime) -> I
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationError(f"not valid YAML: {exc}", field="file") from None
+        raise ValidationError(
+            "not valid YAML: %(exc)s", field="file", code="file.not_valid_yaml", params={"exc": exc}
+        ) from None
     if not isinstance(doc, Mapping):
         raise ValidationError(
-            "the file must be a mapping with departments, people, systems", field="file"
+            "the file must be a mapping with departments, people, systems",
+            field="file",
+            code="file.file_mapping_departments_people",
         )
     _check_keys(doc, {"departments", "people", "systems"}, "file")
     result = ImportResult()
@@ -125,14 +140,17 @@ def _import_departments(
     for i, item in enumerate(items):
         where = f"departments[{i}]"
         if not isinstance(item, Mapping):
-            raise ValidationError("must be a mapping", field=where)
+            raise ValidationError("must be a mapping", field=where, code="mapping")
         _check_keys(item, allowed, where)
         code = str(_req(item, "code", where))
         _once(seen, code, f"{where}.code", "department code")
         kind = item.get("kind", "business")
         if kind not in DEPARTMENT_KINDS:
             raise ValidationError(
-                f"must be one of {', '.join(DEPARTMENT_KINDS)}", field=f"{where}.kind"
+                "must be one of %(choices)s",
+                field=f"{where}.kind",
+                code="choice",
+                params={"choices": ", ".join(DEPARTMENT_KINDS)},
             )
         values = {
             "name": str(_req(item, "name", where)),
@@ -156,7 +174,10 @@ def _import_departments(
             if ref is not None:
                 if str(ref) not in depts:
                     raise ValidationError(
-                        f"no department with code {ref!r}", field=f"{where}.{key}"
+                        "no department with code %(code)r",
+                        field=f"{where}.{key}",
+                        code="no_department_code",
+                        params={"code": ref},
                     )
                 target_id = depts[str(ref)].id
             writer.update(dept, {attr: target_id}, subject="department", plural="departments")
@@ -190,14 +211,17 @@ def _import_people(
     for i, item in enumerate(items):
         where = f"people[{i}]"
         if not isinstance(item, Mapping):
-            raise ValidationError("must be a mapping", field=where)
+            raise ValidationError("must be a mapping", field=where, code="mapping")
         _check_keys(item, allowed, where)
         login = str(_req(item, "login", where))
         _once(seen, login, f"{where}.login", "login")
         language = item.get("language", "zh_CN")
         if language not in LANGUAGES:
             raise ValidationError(
-                f"must be one of {', '.join(LANGUAGES)}", field=f"{where}.language"
+                "must be one of %(choices)s",
+                field=f"{where}.language",
+                code="choice",
+                params={"choices": ", ".join(LANGUAGES)},
             )
         values = {
             "name": str(_req(item, "name", where)),
@@ -225,9 +249,16 @@ def _import_people(
     for person, login, where in deputies:
         deputy = people.get(login) if login else None
         if login and deputy is None:
-            raise ValidationError(f"no person with login {login!r}", field=where)
+            raise ValidationError(
+                "no person with login %(login)r",
+                field=where,
+                code="no_person_login",
+                params={"login": login},
+            )
         if deputy is not None and deputy.id == person.id:
-            raise ValidationError("a person cannot be their own deputy", field=where)
+            raise ValidationError(
+                "a person cannot be their own deputy", field=where, code="person_cannot_their_own"
+            )
         writer.update(
             person,
             {"deputy_id": deputy.id if deputy is not None else None},
@@ -242,29 +273,40 @@ def _import_position(
     writer: OrgWriter, person: Person, item: Any, where: str, depts: dict[str, Department]
 ) -> None:
     if not isinstance(item, Mapping):
-        raise ValidationError("must be a mapping", field=where)
+        raise ValidationError("must be a mapping", field=where, code="mapping")
     _check_keys(item, {"role", "department", "from", "until", "title", "in_charge_of"}, where)
     role = str(_req(item, "role", where))
     if role not in ROLES:
-        raise ValidationError(f"unknown role; one of {', '.join(ROLES)}", field=f"{where}.role")
+        raise ValidationError(
+            "unknown role; one of %(choices)s",
+            field=f"{where}.role",
+            code="unknown_role",
+            params={"choices": ", ".join(ROLES)},
+        )
     dept_code = item.get("department")
     dept = None
     if dept_code is not None:
         dept = depts.get(str(dept_code))
         if dept is None:
             raise ValidationError(
-                f"no department with code {dept_code!r}", field=f"{where}.department"
+                "no department with code %(code)r",
+                field=f"{where}.department",
+                code="no_department_code",
+                params={"code": dept_code},
             )
     valid_from = _when(_req(item, "from", where), f"{where}.from")
     until = item.get("until")
     valid_until = _when(until, f"{where}.until") if until is not None else None
     if valid_until is not None and valid_until <= valid_from:
-        raise ValidationError("must be after from", field=f"{where}.until")
+        raise ValidationError("must be after from", field=f"{where}.until", code="after_from")
     charges = []
     for k, code in enumerate(_items(item, "in_charge_of", where)):
         if str(code) not in depts:
             raise ValidationError(
-                f"no department with code {code!r}", field=f"{where}.in_charge_of[{k}]"
+                "no department with code %(code)r",
+                field=f"{where}.in_charge_of[{k}]",
+                code="no_department_code",
+                params={"code": code},
             )
         charges.append(depts[str(code)])
     existing = next(
@@ -335,7 +377,7 @@ def _import_systems(
     for i, item in enumerate(items):
         where = f"systems[{i}]"
         if not isinstance(item, Mapping):
-            raise ValidationError("must be a mapping", field=where)
+            raise ValidationError("must be a mapping", field=where, code="mapping")
         _check_keys(item, allowed, where)
         code = str(_req(item, "code", where))
         _once(seen, code, f"{where}.code", "system code")
@@ -346,10 +388,15 @@ def _import_systems(
             ref = item.get(key)
             if ref is None:
                 if required:
-                    raise ValidationError("is required", field=f"{where}.{key}")
+                    raise ValidationError("is required", field=f"{where}.{key}", code="required")
                 return None
             if str(ref) not in depts:
-                raise ValidationError(f"no department with code {ref!r}", field=f"{where}.{key}")
+                raise ValidationError(
+                    "no department with code %(code)r",
+                    field=f"{where}.{key}",
+                    code="no_department_code",
+                    params={"code": ref},
+                )
             return depts[str(ref)]
 
         owner = dept("owner", True)
@@ -361,20 +408,30 @@ def _import_systems(
             op_person = people.get(str(op_login))
             if op_person is None:
                 raise ValidationError(
-                    f"no person with login {op_login!r}", field=f"{where}.operator_person"
+                    "no person with login %(login)r",
+                    field=f"{where}.operator_person",
+                    code="no_person_login",
+                    params={"login": op_login},
                 )
         users = []
         for k, ref in enumerate(_items(item, "users", where)):
             if str(ref) not in depts:
                 raise ValidationError(
-                    f"no department with code {ref!r}", field=f"{where}.users[{k}]"
+                    "no department with code %(code)r",
+                    field=f"{where}.users[{k}]",
+                    code="no_department_code",
+                    params={"code": ref},
                 )
             users.append(depts[str(ref)])
         level = item.get("mlps_level")
         if level is not None and (
             isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5
         ):
-            raise ValidationError("must be an integer from 1 to 5", field=f"{where}.mlps_level")
+            raise ValidationError(
+                "must be an integer from 1 to 5",
+                field=f"{where}.mlps_level",
+                code="integer_from_1_5",
+            )
         values: dict[str, Any] = {
             "name": str(_req(item, "name", where)),
             "description": _text(item, "description", where),

@@ -121,6 +121,7 @@ def can_acknowledge(session: Session, caps: Capabilities, incident: Incident, at
     return any(r.person_id == caps.person_id for r in chain)
 
 
-def require(condition: bool, message: str) -> None:
+def require(condition: bool, message: str, *, code: str = "forbidden") -> None:
+    """Refuse with ``message`` (a msgid the caller marks for extraction) unless ``condition``."""
     if not condition:
-        raise Forbidden(message)
+        raise Forbidden(message, code=code)

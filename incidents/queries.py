@@ -38,7 +38,10 @@ class IncidentFilter:
             for value in getattr(self, name):
                 if value not in allowed:
                     raise ValidationError(
-                        f"unknown value {value!r}; one of {', '.join(allowed)}", field=name
+                        "unknown value %(value)r; one of %(choices)s",
+                        field=name,
+                        code="unknown_value",
+                        params={"value": value, "choices": ", ".join(allowed)},
                     )
 
 
@@ -59,7 +62,12 @@ def list_incidents(
     with_total: bool = False,
 ) -> Page:
     if limit < 1 or limit > MAX_LIMIT:
-        raise ValidationError(f"must be between 1 and {MAX_LIMIT}", field="limit")
+        raise ValidationError(
+            "must be between 1 and %(max)s",
+            field="limit",
+            code="limit.out_of_range",
+            params={"max": MAX_LIMIT},
+        )
     conditions = [visible_filter(caps)]
     if flt.status:
         conditions.append(Incident.status.in_(flt.status))

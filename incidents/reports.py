@@ -169,12 +169,17 @@ class Report(Base):
 
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
-        raise ValidationError("must be text", field=field)
+        raise ValidationError("must be text", field=field, code="text")
     text = value.strip()
     if not text:
-        raise ValidationError("must not be empty", field=field)
+        raise ValidationError("must not be empty", field=field, code="not_empty")
     if len(text) > MAX_TEXT:
-        raise ValidationError(f"must be at most {MAX_TEXT} characters", field=field)
+        raise ValidationError(
+            "must be at most %(max)s characters",
+            field=field,
+            code="too_long",
+            params={"max": MAX_TEXT},
+        )
     return text
 
 
@@ -187,11 +192,15 @@ def _ransom(value: object) -> dict[str, object]:
             'must be an object with amount, method and date (each may be "tbd"; '
             "currency and note optional)",
             field=field,
+            code="object_amount_method_date",
         )
     for key in value:
         if key not in RANSOM_FIELDS:
             raise ValidationError(
-                f"unknown field; allowed: {', '.join(RANSOM_FIELDS)}", field=f"{field}.{key}"
+                "unknown field; allowed: %(allowed)s",
+                field=f"{field}.{key}",
+                code="unknown_field_allowed",
+                params={"allowed": ", ".join(RANSOM_FIELDS)},
             )
     amount = value.get("amount", TBD)
     if amount is None:
@@ -199,20 +208,27 @@ def _ransom(value: object) -> dict[str, object]:
     if amount != TBD and (
         isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0
     ):
-        raise ValidationError('must be a number ≥ 0, or "tbd"', field=f"{field}.amount")
+        raise ValidationError(
+            'must be a number ≥ 0, or "tbd"', field=f"{field}.amount", code="number_0_tbd"
+        )
     raw_date = value.get("date", TBD)
     if raw_date is None:
         raw_date = TBD
     if not isinstance(raw_date, str):
         raise ValidationError(
-            'must be an ISO 8601 date (e.g. 2026-11-27), or "tbd"', field=f"{field}.date"
+            'must be an ISO 8601 date (e.g. 2026-11-27), or "tbd"',
+            field=f"{field}.date",
+            code="iso_8601_date_tbd",
         )
     if raw_date != TBD:
         try:
             date.fromisoformat(raw_date[:10])
         except ValueError:
             raise ValidationError(
-                f"not an ISO 8601 date: {raw_date!r}", field=f"{field}.date"
+                "not an ISO 8601 date: %(raw_date)r",
+                field=f"{field}.date",
+                code="not_iso_8601_date",
+                params={"raw_date": raw_date},
             ) from None
     method = value.get("method", TBD)
     out: dict[str, object] = {
@@ -250,21 +266,30 @@ def validate_items(kind: str, items: Mapping[str, object]) -> dict[str, object]:
     """
     if kind not in REPORT_KINDS:
         raise ValidationError(
-            f"must be one of {', '.join(REPORT_KINDS)}; got {kind!r}", field="kind"
+            "must be one of %(choices)s; got %(kind)r",
+            field="kind",
+            code="kind.choice",
+            params={"choices": ", ".join(REPORT_KINDS), "kind": kind},
         )
     if not isinstance(items, Mapping):
-        raise ValidationError("must be an object of report items", field="items")
+        raise ValidationError(
+            "must be an object of report items", field="items", code="items.object_report_items"
+        )
     allowed = allowed_items(kind)
     for key in items:
         if key not in allowed:
             raise ValidationError(
-                f"not an item of a {kind} report; allowed: {', '.join(allowed)}",
+                "not an item of a %(kind)s report; allowed: %(allowed)s",
                 field=f"items.{key}",
+                code="not_item_report_allowed",
+                params={"kind": kind, "allowed": ", ".join(allowed)},
             )
     clean: dict[str, object] = {}
     ransomware = items.get("ransomware", False)
     if not isinstance(ransomware, bool):
-        raise ValidationError("must be true or false", field="items.ransomware")
+        raise ValidationError(
+            "must be true or false", field="items.ransomware", code="items.ransomware.true_false"
+        )
     for key, value in items.items():
         if key == "ransomware" or value is None:
             continue
@@ -277,22 +302,31 @@ def validate_items(kind: str, items: Mapping[str, object]) -> dict[str, object]:
             if key not in clean:
                 spec = ART7_ITEMS[key]
                 raise ValidationError(
-                    f"item {spec.number} ({spec.zh}) is required in an initial report",
+                    "item %(number)s (%(zh)s) is required in an initial report",
                     field=f"items.{key}",
+                    code="item_required_initial_report",
+                    params={"number": spec.number, "zh": spec.zh},
                 )
     if kind == "final":
         for key, spec in ART8_ITEMS.items():
             if key not in clean:
                 raise ValidationError(
-                    f"Art. 8 requires {spec.zh} ({spec.en}) in the final report",
+                    "Art. 8 requires %(zh)s (%(en)s) in the final report",
                     field=f"items.{key}",
+                    code="art_8_requires_final",
+                    params={"zh": spec.zh, "en": spec.en},
                 )
     if ransomware and "ransom" not in clean and kind == "initial":
         # Art. 7: the first report does not wait for what nobody knows yet; item 2a is
         # stated as to be determined, and a supplement follows.
         clean["ransom"] = {key: TBD for key in RANSOM_REQUIRED}
     if not any(key != "ransomware" for key in clean):
-        raise ValidationError(f"a {kind} report needs at least one item", field="items")
+        raise ValidationError(
+            "a %(kind)s report needs at least one item",
+            field="items",
+            code="items.report_needs_least_item",
+            params={"kind": kind},
+        )
     return clean
 
 

@@ -113,11 +113,21 @@ def responsible_for(
     if system_id is not None:
         system = session.get(System, system_id)
         if system is None:
-            raise NotFound(f"no system with id {system_id}", field="system_id")
+            raise NotFound(
+                "no system with id %(id)s",
+                field="system_id",
+                code="system_id.no_system_id",
+                params={"id": system_id},
+            )
         department_id = system.owner_department_id
     assert department_id is not None
     if session.get(Department, department_id) is None:
-        raise NotFound(f"no department with id {department_id}", field="department_id")
+        raise NotFound(
+            "no department with id %(id)s",
+            field="department_id",
+            code="department_id.no_department_id",
+            params={"id": department_id},
+        )
 
     chain: list[Responsible] = []
     seen: set[int] = set()
@@ -155,7 +165,12 @@ def system_parties(session: Session, system_id: int) -> dict[str, list[int]]:
     """Department ids behind a system: owner (主管), operator (运维), users (使用)."""
     system = session.get(System, system_id)
     if system is None:
-        raise NotFound(f"no system with id {system_id}", field="system_id")
+        raise NotFound(
+            "no system with id %(id)s",
+            field="system_id",
+            code="system_id.no_system_id",
+            params={"id": system_id},
+        )
     return {
         "owner": [system.owner_department_id],
         "operator": [system.operator_department_id] if system.operator_department_id else [],

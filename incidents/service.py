@@ -57,19 +57,28 @@ def _check_refs(session: Session, data: IncidentInput) -> list[System]:
     for i, sid in enumerate(data.system_ids or []):
         system = session.get(System, sid)
         if system is None:
-            raise ValidationError(f"no system with id {sid}", field=f"system_ids[{i}]")
+            raise ValidationError(
+                "no system with id %(id)s",
+                field=f"system_ids[{i}]",
+                code="no_system_id",
+                params={"id": sid},
+            )
         systems.append(system)
     if data.responsible_department_id is not None and (
         session.get(Department, data.responsible_department_id) is None
     ):
         raise ValidationError(
-            f"no department with id {data.responsible_department_id}",
+            "no department with id %(id)s",
             field="responsible_department_id",
+            code="responsible_department_id.no_department_id",
+            params={"id": data.responsible_department_id},
         )
     for name in ("handling_lead_id", "caused_by_id"):
         pid = getattr(data, name)
         if pid is not None and session.get(Person, pid) is None:
-            raise ValidationError(f"no person with id {pid}", field=name)
+            raise ValidationError(
+                "no person with id %(id)s", field=name, code="no_person_id", params={"id": pid}
+            )
     return systems
 
 
@@ -93,7 +102,9 @@ def create_incident(
     """Log an incident: number it, grade it (the suggestion if none chosen), audit it."""
     assert data.title is not None and data.category is not None and data.detected_at is not None
     if data.detected_at > now:
-        raise ValidationError("cannot be in the future", field="detected_at")
+        raise ValidationError(
+            "cannot be in the future", field="detected_at", code="detected_at.future"
+        )
     systems = _check_refs(session, data)
     impact = data.impact or Impact()
     if systems and any(s.is_cii for s in systems) and not impact.cii:
@@ -174,7 +185,12 @@ def get_incident(session: Session, incident_id: int, *, lock: bool = False) -> I
         stmt = stmt.with_for_update(key_share=True)
     incident = session.scalars(stmt).first()
     if incident is None:
-        raise NotFound(f"no incident with id {incident_id}", field="id")
+        raise NotFound(
+            "no incident with id %(id)s",
+            field="id",
+            code="id.no_incident_id",
+            params={"id": incident_id},
+        )
     return incident
 
 
@@ -184,7 +200,11 @@ def patch_incident(
     """Change descriptive fields; the grade and the status have their own use cases."""
     incident = get_incident(session, incident_id, lock=True)
     if incident.status == "closed":
-        raise Conflict("a closed incident cannot be edited; reopen it first", field="status")
+        raise Conflict(
+            "a closed incident cannot be edited; reopen it first",
+            field="status",
+            code="status.closed_incident_cannot_edited",
+        )
     systems = _check_refs(session, data)
     changes: dict[str, Any] = {}
     for name in (
@@ -200,7 +220,7 @@ def patch_incident(
         if name in data.given:
             new = getattr(data, name)
             if name in ("title", "category") and new is None:
-                raise ValidationError("cannot be removed", field=name)
+                raise ValidationError("cannot be removed", field=name, code="not_removable")
             old = getattr(incident, name)
             if new != old:
                 changes[name] = {"from": _plain(old), "to": _plain(new)}
@@ -208,7 +228,11 @@ def patch_incident(
                 cleared = "" if name in ("description", "location") else None
                 setattr(incident, name, new if new is not None else cleared)
     if incident.occurred_at and incident.occurred_at > incident.detected_at:
-        raise ValidationError("cannot be after detected_at", field="occurred_at")
+        raise ValidationError(
+            "cannot be after detected_at",
+            field="occurred_at",
+            code="occurred_at.cannot_after_detected",
+        )
     if "system_ids" in data.given:
         old_ids = [s.id for s in incident.systems]
         if old_ids != [s.id for s in systems]:
@@ -289,9 +313,10 @@ def change_status(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.expire(incident)
         raise Conflict(
-            f"the incident changed meanwhile (now {incident.status}); reload and try again",
+            "the incident changed meanwhile (now %(status)s); reload and try again",
             field="status",
             code="stale",
+            params={"status": incident.status},
         )
     session.refresh(incident)
     record(
@@ -320,12 +345,25 @@ def change_grade(
 ) -> GradeResult:
     incident = get_incident(session, incident_id, lock=True)
     if incident.status == "closed":
-        raise Conflict("a closed incident cannot be regraded; reopen it first", field="grade")
+        raise Conflict(
+            "a closed incident cannot be regraded; reopen it first",
+            field="grade",
+            code="grade.closed_incident_cannot_regraded",
+        )
     previous = incident.grade
     if grade == previous:
-        raise Conflict(f"the incident is already graded {grade}", field="grade", code="no_change")
+        raise Conflict(
+            "the incident is already graded %(grade)s",
+            field="grade",
+            code="no_change",
+            params={"grade": grade},
+        )
     if not reason.strip():
-        raise ValidationError("a reason is required to change the grade", field="reason")
+        raise ValidationError(
+            "a reason is required to change the grade",
+            field="reason",
+            code="reason.reason_required_change_grade",
+        )
     incident.grade = grade
     incident.below_suggestion = below_suggestion(grade, incident.suggested_grade)
     incident.updated_at = now

@@ -26,9 +26,14 @@ def create_token(
     """Make a token for ``login``; the clear text is returned once and never stored."""
     person = session.scalars(select(Person).where(Person.login == login)).first()
     if person is None:
-        raise NotFound(f"no person with login {login!r}", field="person")
+        raise NotFound(
+            "no person with login %(login)r",
+            field="person",
+            code="person.no_person_login",
+            params={"login": login},
+        )
     if not name.strip():
-        raise ValidationError("a token needs a name", field="name")
+        raise ValidationError("a token needs a name", field="name", code="name.token_needs_name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         person_id=person.id,
@@ -54,7 +59,12 @@ def create_token(
 def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None:
-        raise NotFound(f"no token with id {token_id}", field="token_id")
+        raise NotFound(
+            "no token with id %(id)s",
+            field="token_id",
+            code="token_id.no_token_id",
+            params={"id": token_id},
+        )
     if row.revoked_at is None:
         row.revoked_at = now
         record(
