@@ -41,7 +41,7 @@ from incidents.db import Base, UTCDateTime
 if TYPE_CHECKING:
     from incidents.audit_checkpoints import Checkpoint
 
-SOURCES = ("web", "api", "telegram", "worker", "cli")
+SOURCES = ("web", "api", "telegram", "worker", "cli", "monitoring")
 GENESIS = "0" * 64
 
 
