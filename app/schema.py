@@ -14,6 +14,7 @@ from incidents.db import Base
 LAYER_MODEL_MODULES = (
     "escalation.models",
     "escalation.telegram.models",
+    "escalation.intake",
     "accountability.models",
 )
 

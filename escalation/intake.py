@@ -1,0 +1,194 @@
+"""Monitoring intake: alerts from machines become one incident per alert group.
+
+A group is named by its dedup key (Alertmanager's ``groupKey``, or the caller's key on
+the generic webhook), prefixed by the form it came in. The ``intake_group`` row is
+unique on that key: the first notification of a group inserts it and opens the
+incident (whose first step pages, as for any incident); every later notification of
+the group, firing or resolved, adds a timeline entry and counts, and pages nobody. A
+``resolved`` alert never closes anything: a person decides. Two simultaneous posts of
+one group cannot open two incidents: the insert is ``ON CONFLICT DO NOTHING`` and the
+row is then read ``FOR UPDATE``, so the second waits for the first and finds its
+incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from config.policy import Policy
+from escalation.response import open_incident
+from incidents.audit import Actor, record
+from incidents.db import Base, UTCDateTime
+from incidents.inputs import IncidentInput
+from incidents.models import CATEGORIES
+from incidents.org import System
+
+
+class IntakeGroup(Base):
+    """One alert group from a monitoring system, and the incident it opened."""
+
+    __tablename__ = "intake_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
+    firing: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class Alert:
+    status: str  # "firing" or "resolved"
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One delivery from a monitoring system: a group and its alerts."""
+
+    source: str  # "alertmanager" or "webhook"
+    key: str
+    title: str
+    labels: Mapping[str, str]
+    alerts: Sequence[Alert]
+    description: str = ""
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    incident_id: int
+    created: bool
+    firing: int
+    resolved: int
+
+
+def monitoring_actor(source: str) -> Actor:
+    return Actor(person_id=None, login=f"monitoring:{source}", source="monitoring")
+
+
+def _claim(session: Session, key: str, source: str, now: datetime) -> IntakeGroup:
+    values = {
+        "key": key,
+        "source": source,
+        "notifications": 0,
+        "firing": 0,
+        "resolved": 0,
+        "first_at": now,
+        "last_at": now,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(IntakeGroup).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(IntakeGroup).values(**values).on_conflict_do_nothing())
+    group = session.scalars(
+        select(IntakeGroup)
+        .where(IntakeGroup.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return group
+
+
+def _incident_input(session: Session, note: Notification, now: datetime) -> IncidentInput:
+    labels = note.labels
+    systems: list[int] = []
+    code = labels.get("system")
+    if code:
+        found = session.scalar(select(System.id).where(System.code == code))
+        if found is not None:
+            systems.append(found)
+    category = labels.get("category", "other")
+    if category not in CATEGORIES:
+        category = "other"
+    starts = [a.starts_at for a in note.alerts if a.starts_at is not None and a.starts_at <= now]
+    given = {"title", "category", "detected_at", "description", "system_ids"}
+    return IncidentInput(
+        title=note.title[:300],
+        description=note.description[:20000],
+        category=category,
+        detected_at=min(starts) if starts else now,
+        system_ids=systems,
+        given=given,
+    )
+
+
+def ingest(session: Session, *, note: Notification, now: datetime, policy: Policy) -> IntakeResult:
+    """Record one notification: open the group's incident once, then only update it."""
+    actor = monitoring_actor(note.source)
+    group = _claim(session, f"{note.source}:{note.key}", note.source, now)
+    firing = sum(1 for a in note.alerts if a.status == "firing")
+    resolved = sum(1 for a in note.alerts if a.status == "resolved")
+    created = group.incident_id is None
+    if created:
+        incident = open_incident(
+            session,
+            data=_incident_input(session, note, now),
+            actor=actor,
+            now=now,
+            policy=policy,
+        )
+        group.incident_id = incident.id
+    assert group.incident_id is not None
+    group.notifications += 1
+    group.firing += firing
+    group.resolved += resolved
+    group.last_at = now
+    record(
+        session,
+        actor=actor,
+        kind="intake.received" if created else "intake.repeated",
+        subject_type="incident",
+        subject_id=group.incident_id,
+        incident_id=group.incident_id,
+        now=now,
+        data={
+            "source": note.source,
+            "key": note.key,
+            "firing": firing,
+            "resolved": resolved,
+            "notifications": group.notifications,
+            "fingerprints": [a.fingerprint for a in note.alerts if a.fingerprint][:50],
+            "labels": dict(note.labels),
+            **dict(note.extra),
+        },
+    )
+    if resolved:
+        record(
+            session,
+            actor=actor,
+            kind="intake.resolved",
+            subject_type="incident",
+            subject_id=group.incident_id,
+            incident_id=group.incident_id,
+            now=now,
+            data={
+                "source": note.source,
+                "key": note.key,
+                "resolved": resolved,
+                "fingerprints": [
+                    a.fingerprint for a in note.alerts if a.status == "resolved" and a.fingerprint
+                ][:50],
+            },
+        )
+    session.flush()
+    return IntakeResult(
+        incident_id=group.incident_id, created=created, firing=firing, resolved=resolved
+    )
