@@ -388,3 +388,53 @@ class Heartbeat(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A short reason code (unreachable, refused, flood_wait, starting…), never exception text.
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+BULLETIN_KINDS = ("account", "checkpoint", "handoff")
+BULLETIN_STATUSES = ("pending", "sending", "sent", "failed")
+QUEUED_BULLETIN = "status IN ('pending', 'sending')"
+
+
+class Bulletin(Base):
+    """A notice about no incident, to one address (escalation.bulletins).
+
+    ``account``: the person's Telegram account changed (told on their other channels);
+    ``checkpoint``: the day's audit checkpoint, to the leading group office; ``handoff``:
+    a duty handoff. Channel and address are copied when written; ``key`` makes the
+    notice once-only per address.
+    """
+
+    __tablename__ = "bulletin"
+    __table_args__ = (
+        UniqueConstraint("key", "channel", "address", name="uq_bulletin_once"),
+        Index(
+            "ix_bulletin_queue",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text(QUEUED_BULLETIN),
+            postgresql_where=text(QUEUED_BULLETIN),
+        ),
+        Index("ix_bulletin_person", "person_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(120))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    destination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destination.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(200))
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    link_path: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Pending: when it may be tried; sending: when the claim lapses.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
