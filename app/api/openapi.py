@@ -251,25 +251,6 @@ def _org_admin_paths() -> dict[str, Any]:
 
 def _other_paths() -> dict[str, Any]:
     return {
-        "/grading/suggest": {
-            "post": operation(
-                "suggestGrade",
-                "Suggest a grade from impact facts (stores nothing)",
-                tag="grading",
-                ok=(200, "SuggestResponse"),
-                errors=(401,),
-                body="SuggestRequest",
-            ),
-        },
-        "/grading/fields": {
-            "get": operation(
-                "gradingFields",
-                "The impact facts, grades and categories",
-                tag="grading",
-                ok=(200, "GradingFields"),
-                errors=READ_ERRORS,
-            ),
-        },
         "/me": {
             "get": operation(
                 "whoami",
@@ -306,10 +287,12 @@ def document_for(app: Flask) -> dict[str, Any]:
 @cache
 def document(*, accountability: bool = False) -> dict[str, Any]:
     """The whole document; built once per process and variant (it depends only on code)."""
+    from app.api.contract import component_schemas, operations
     from app.api.escalation_doc import escalation_paths, escalation_schemas
     from app.api.receipts import receipts_paths, receipts_schemas
 
     paths = {
+        **operations(),
         **_incident_paths(),
         **escalation_paths(),
         **receipts_paths(),
@@ -347,7 +330,12 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
                     "description": "an API token (fh_…)",
                 },
             },
-            "schemas": {**base_schemas(), **escalation_schemas(), **receipts_schemas()},
+            "schemas": {
+                **base_schemas(),
+                **escalation_schemas(),
+                **receipts_schemas(),
+                **component_schemas(),  # generated from the models (app.api.contract)
+            },
         },
     }
 

@@ -315,7 +315,12 @@ ERROR = obj(
                     "description": "the input at fault: a body field (impact.cii, "
                     "system_ids[0]), a query parameter or a header",
                 },
-            }
+                "params": {
+                    **ANY_OBJECT,
+                    "description": "the values the message is filled with, by name",
+                },
+            },
+            required=("code", "message", "field"),
         )
     }
 )

@@ -283,3 +283,18 @@ def test_action_and_clock_responses_match_their_schemas(any_api: Api) -> None:
         api.get(f"{base}/escalation").get_json(), response_schema(f"{item}/escalation", "get", 200)
     )
     check(api.get("/stats", as_="director").get_json(), response_schema("/stats", "get", 200))
+
+
+def test_the_document_validates_with_openapi_spec_validator(app: Flask) -> None:
+    from openapi_spec_validator import validate
+
+    validate(document_for(app))  # raises on any OpenAPI 3.1 violation
+
+
+def test_the_generated_operations_refuse_an_unknown_field_naming_it(api: Api) -> None:
+    reply = api.post("/grading/suggest", json={"impact": {}, "bogus": 1})
+    assert reply.status_code == 422
+    assert reply.get_json()["error"]["field"] == "bogus"
+    reply = api.post("/grading/suggest", json={"grade": 3})
+    assert reply.status_code == 422
+    assert reply.get_json()["error"]["field"] == "grade"
