@@ -289,6 +289,7 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
     """The whole document; built once per process and variant (it depends only on code)."""
     from app.api.contract import component_schemas, operations
     from app.api.escalation_doc import escalation_paths, escalation_schemas
+    from app.api.intake import intake_paths, intake_schemas
     from app.api.receipts import receipts_paths, receipts_schemas
 
     paths = {
@@ -299,9 +300,10 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
         **_org_paths(),
         **_org_admin_paths(),
         **_other_paths(),
+        **intake_paths(),
     }
     tags = ["incidents", "lifecycle", "reports", "escalation", "grading", "organisation"]
-    tags += ["account", "meta"]
+    tags += ["account", "intake", "meta"]
     if accountability:
         from app.accountability_api import openapi_paths
 
@@ -334,6 +336,7 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
                 **base_schemas(),
                 **escalation_schemas(),
                 **receipts_schemas(),
+                **intake_schemas(),
                 **component_schemas(),  # generated from the models (app.api.contract)
             },
         },

@@ -1,7 +1,7 @@
 """monitoring intake: one row per alert group, unique on its dedup key
 
-Revision ID: 0009_intake
-Revises: 0008_accountability_text
+Revision ID: 0010_intake
+Revises: 0009_bulletin
 Create Date: 2026-12-02 11:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_intake"
-down_revision = "0008_accountability_text"
+revision = "0010_intake"
+down_revision = "0009_bulletin"
 branch_labels = None
 depends_on = None
 
