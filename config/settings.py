@@ -9,9 +9,11 @@ an explicit secret key and a public URL.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time as dt_time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,6 +163,12 @@ class Settings:
     # The audit key (config.audit_key), the checkpoint file and the proxy hops in front.
     audit_keyring: Keyring | None = None
     audit_checkpoint_path: Path | None = None
+    # The worker writes a checkpoint when the newest is this old (0: only cron does), and
+    # once a day after ``audit_daily_at`` (policy time zone) tells the leading group
+    # office's channel (the group destination ``audit_daily_group``, else its members).
+    audit_checkpoint_minutes: int = 60
+    audit_daily_at: dt_time = dt_time(8, 0)
+    audit_daily_group: str = "leading_group_office"
     trusted_proxies: int = 0
     # Failed logins one client address may make per window, across every web worker.
     login_address_limit: int = 20
@@ -217,6 +225,11 @@ def _audit_and_proxies(env: Mapping[str, str], instance: Path, production: bool)
     return {
         "audit_keyring": load_keyring(env, instance=instance, production=production),
         "audit_checkpoint_path": checkpoint_path(env, instance=instance),
+        "audit_checkpoint_minutes": env_int(
+            env, PREFIX + "AUDIT_CHECKPOINT_MINUTES", 60, minimum=0
+        ),
+        "audit_daily_at": _clock_time(env, PREFIX + "AUDIT_DAILY_AT", dt_time(8, 0)),
+        "audit_daily_group": _group_name(env, PREFIX + "AUDIT_DAILY_GROUP"),
         "trusted_proxies": env_int(env, PREFIX + "TRUSTED_PROXIES", 0, minimum=0),
         "login_address_limit": env_int(env, PREFIX + "LOGIN_ADDRESS_LIMIT", 20, minimum=1),
         "login_address_window_seconds": env_int(
@@ -280,6 +293,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metrics_token=_metrics_token(env),
         worker_metrics_port=env_int(env, PREFIX + "WORKER_METRICS_PORT", 0, minimum=0) or None,
     )
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: dt_time) -> dt_time:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        hours, minutes = raw.split(":")
+        return dt_time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(name, f"must be a time of day as HH:MM, got {raw!r}") from None
+
+
+def _group_name(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip() or "leading_group_office"
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", raw):
+        raise ConfigError(
+            name, f"must be a group destination name (letters, digits, . _ -), got {raw!r}"
+        )
+    return raw
 
 
 def _metrics_token(env: Mapping[str, str]) -> str | None:

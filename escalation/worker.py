@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -41,6 +41,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy, PolicyError, load_policy
 from config.settings import Settings
+from escalation.audit_watch import CHECK_SECONDS as AUDIT_CHECK_SECONDS
+from escalation.audit_watch import CheckpointDuty
+from escalation.bulletins import deliver_bulletins
 from escalation.channels.base import AttachmentSource, Channel, make_channel
 from escalation.channels.robots import ROBOT_KINDS
 from escalation.destinations import ensure_broadcast
@@ -136,6 +139,11 @@ def run_round(
         totals.failed += delivered.failed
         if not delivered.more or not go_on():
             break
+    # Notices about no incident (escalation.bulletins): after the incidents' own.
+    if go_on():
+        told = deliver_bulletins(factory, now=clock.now(), channels=channels, policy=policy.outbox)
+        totals.sent += told.sent
+        totals.failed += told.failed
     return totals
 
 
@@ -150,8 +158,13 @@ def run_worker(
     worker_id: str | None = None,
     sweep_batch: int = 500,
     deliver_batch: int = 100,
+    audit_duty: CheckpointDuty | None = None,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when on the main thread).
+
+    ``audit_duty``: checkpoints at an interval and the daily message to the leading
+    group office (escalation.audit_watch), on a job of its own so that verifying a long
+    chain never delays a page.
 
     Raises :class:`WorkerAlreadyRunning` on SQLite when another worker holds the lock.
     Configuring a ``console`` channel turns on the broadcast console destination, so
@@ -215,6 +228,24 @@ def run_worker(
                 misfire_grace_time=None,
                 id="sweep-deliver",
             )
+            if audit_duty is not None:
+                duty = audit_duty
+
+                def audit_job() -> None:
+                    try:
+                        duty.run(factory, clock.now())
+                    except Exception:  # the next look may succeed (database back)
+                        logger.exception("audit checkpoint duty failed")
+
+                scheduler.add_job(
+                    audit_job,
+                    "interval",
+                    seconds=AUDIT_CHECK_SECONDS,
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=datetime.now(UTC),
+                    id="audit-checkpoint",
+                )
             scheduler.start()
             stop.wait()
         finally:
@@ -298,6 +329,21 @@ def channels_from_settings(
     return channels
 
 
+def audit_duty_from_settings(settings: Settings, policy: Policy) -> CheckpointDuty | None:
+    """The worker's checkpoint duty, from ``FENGHUO_AUDIT_*`` (none without a key)."""
+    if settings.audit_keyring is None or settings.audit_checkpoint_path is None:
+        return None
+    minutes = settings.audit_checkpoint_minutes
+    return CheckpointDuty(
+        path=settings.audit_checkpoint_path,
+        keyring=settings.audit_keyring,
+        tz=policy.tz,
+        every=timedelta(minutes=minutes) if minutes else None,
+        daily_at=settings.audit_daily_at,
+        group=settings.audit_daily_group,
+    )
+
+
 def close_channels(channels: Mapping[str, Channel]) -> None:
     """Release what channels hold (Telegram's event loop and sender lock)."""
     for channel in channels.values():
@@ -331,6 +377,7 @@ def run_worker_from_settings(
                 channels=channels,
                 sweep_seconds=settings.sweep_seconds,
                 stop=stop,
+                audit_duty=audit_duty_from_settings(settings, policy),
             )
         finally:
             close_channels(channels)

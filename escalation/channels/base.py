@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from escalation.models import NOTICE_KINDS
 
 # Kinds of notice a message can be: those of the outbox's rows.
-MESSAGE_KINDS = NOTICE_KINDS
+MESSAGE_KINDS = (*NOTICE_KINDS, "bulletin")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class OutgoingMessage:
     names a delivered report (its PDF is an attachment where the channel carries files).
     A group destination's message has no person: ``recipient_person_id`` is ``None``;
     ``destination_secret`` is a robot's signing secret.
+
+    A bulletin (``kind`` ``bulletin``) is about no incident: see ``bulletin_id``.
     """
 
     notification_id: int
@@ -79,6 +81,9 @@ class OutgoingMessage:
     receipt_id: int | None = None
     report_id: int | None = None
     destination_secret: str = ""
+    # A bulletin (escalation.bulletins): about no incident — ``incident_id`` is 0 and the
+    # incident's fields are empty; channels send the text and the link, nothing else.
+    bulletin_id: int | None = None
 
     @property
     def text(self) -> str:

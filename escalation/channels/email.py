@@ -58,10 +58,12 @@ TEXTS = {
         "confirm": "确认收到（签收）",
         "attached": "报告全文见附件（PDF）。",
         "not_attached": "报告的 PDF 暂未能附上，请打开事件页面查看。",
+        "open_app": "打开烽火",
         "footer": "此邮件由烽火（网络安全事件管理系统）自动发送，请勿直接回复。",
     },
     "en": {
         "open": "Open the incident",
+        "open_app": "Open Fenghuo",
         "confirm_intro": "Please confirm receipt (签收) at this link:",
         "confirm": "Confirm receipt",
         "attached": "The report is attached (PDF).",
@@ -143,6 +145,8 @@ class EmailChannel:
     # --- the message -----------------------------------------------------------------------
 
     def message_id(self, message: OutgoingMessage) -> str:
+        if message.bulletin_id is not None:
+            return f"<fenghuo.bulletin.{message.bulletin_id}@{self._domain}>"
         return f"<fenghuo.notification.{message.notification_id}@{self._domain}>"
 
     def _confirm_link(self, message: OutgoingMessage) -> str | None:
@@ -174,10 +178,11 @@ class EmailChannel:
         confirm = self._confirm_link(message)
         files = self._files(message)
 
-        lines = [message.text.strip(), "", f"{words['open']}: {link}"]
+        opener = words["open"] if message.bulletin_id is None else words["open_app"]
+        lines = [message.text.strip(), "", f"{opener}: {link}"]
         paras = [
             "<br>".join(html.escape(line) for line in message.text.strip().splitlines()),
-            f'<a href="{html.escape(link)}">{html.escape(words["open"])}</a>',
+            f'<a href="{html.escape(link)}">{html.escape(opener)}</a>',
         ]
         if confirm is not None:
             lines += ["", words["confirm_intro"], confirm]
@@ -203,7 +208,8 @@ class EmailChannel:
         mail["To"] = message.destination_address
         mail["Date"] = formatdate(localtime=False, usegmt=True)
         mail["Message-ID"] = self.message_id(message)
-        mail["X-Fenghuo-Incident"] = message.incident_number
+        if message.incident_number:
+            mail["X-Fenghuo-Incident"] = message.incident_number
         # base64: Chinese text passes any relay, 8BITMIME or not.
         mail.set_content("\n".join(lines) + "\n", cte="base64")
         mail.add_alternative(body_html, subtype="html", cte="base64")

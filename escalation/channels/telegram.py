@@ -30,6 +30,7 @@ none of them.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Mapping
 from datetime import UTC, tzinfo
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.channels.base import ChannelError, OutgoingMessage, Receipt, register
 from escalation.telegram import copies
 from escalation.telegram.flush import SenderDuties
+from escalation.telegram.keyboards import Rendered
 from escalation.telegram.labels import Deadline
 from escalation.telegram.limiter import FloodLimiter
 from escalation.telegram.loop import BotLoop
@@ -193,6 +195,8 @@ class TelegramChannel:
             raise ChannelError(
                 f"not a Telegram chat id: {message.destination_address!r}", permanent=True
             ) from None
+        if message.bulletin_id is not None:
+            return self._send_bulletin(chat_id, message)
         if message.kind == "acknowledged" and self._duties is not None:
             receipt = self._duties.edit_acknowledged(chat_id, message.incident_id)
             if receipt is not None:
@@ -225,6 +229,15 @@ class TelegramChannel:
                     text=rendered.text,
                     now=self.clock.now(),
                 )
+        return Receipt(f"{sent_chat}:{sent.message_id}")
+
+    def _send_bulletin(self, chat_id: int, message: OutgoingMessage) -> Receipt:
+        """A notice about no incident: its text and the link, no buttons, no copy kept
+        (nothing to edit later); escalation.bulletins sends each once."""
+        lines = [html.escape(line) for line in message.text.strip().splitlines()]
+        if message.link_path and self.public_url:
+            lines += ["", html.escape(self.public_url + message.link_path)]
+        sent_chat, sent = self._calls.send_message(chat_id, Rendered("\n".join(lines)))
         return Receipt(f"{sent_chat}:{sent.message_id}")
 
     def _context(self, message: OutgoingMessage) -> copies.SendContext:

@@ -9,11 +9,12 @@ an operator links them from the command line (:func:`link_person`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalation import bulletins
 from escalation.models import Destination
 from escalation.telegram.models import TelegramLink
 from incidents.audit import Actor, record
@@ -26,14 +27,24 @@ CHANNEL_KIND = "telegram"
 def person_by_id(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"no person with id {person_id}", field="person")
+        raise NotFound(
+            "no person with id %(id)s",
+            field="person",
+            code="person.no_person_id",
+            params={"id": person_id},
+        )
     return person
 
 
 def person_by_login(session: Session, login: str) -> Person:
     person = session.scalars(select(Person).where(Person.login == login)).first()
     if person is None:
-        raise NotFound(f"no person with login {login!r}", field="person")
+        raise NotFound(
+            "no person with login %(login)r",
+            field="person",
+            code="person.no_person_login",
+            params={"login": login},
+        )
     return person
 
 
@@ -55,6 +66,7 @@ def link_person(
         raise ValidationError(
             "a person is linked to a private chat (a positive id); use link-group for groups",
             field="chat_id",
+            code="chat_id.person_linked_private_chat",
         )
     person = person_by_login(session, login)
     user_id = chat_id if telegram_user_id is None else telegram_user_id
@@ -82,6 +94,7 @@ def link_account(
     ):
         _drop(session, other, "moved to another person", actor, now)
     link = session.scalars(select(TelegramLink).where(TelegramLink.person_id == person.id)).first()
+    before = (link.telegram_user_id, link.chat_id) if link is not None else None
     if link is None:
         link = TelegramLink(person_id=person.id)
         session.add(link)
@@ -92,6 +105,9 @@ def link_account(
     link.linked_at = now
     session.flush()
     _set_destination(session, person.id, chat_id, now)
+    told = 0
+    if before is None or before[0] != telegram_user_id:
+        told = _tell_other_channels(session, person, link, before, now)
     record(
         session,
         actor=actor,
@@ -103,10 +119,50 @@ def link_account(
             "chat_id": chat_id,
             "username": link.username,
             "via": via,
+            "told_elsewhere": told,
         },
         now=now,
     )
     return link
+
+
+def _tell_other_channels(
+    session: Session,
+    person: Person,
+    link: TelegramLink,
+    before: tuple[int, int] | None,
+    now: datetime,
+) -> int:
+    """A new Telegram account now gets the person's alerts: say so on every other
+    channel they have — and in the chat it replaced — so that a link made with a stolen
+    code is noticed (issue 12). Returns the messages queued."""
+    new_chat = bulletins.Address(CHANNEL_KIND, str(link.chat_id))
+    also = []
+    if before is not None and before[1] != link.chat_id:
+        also.append(bulletins.Address(CHANNEL_KIND, str(before[1])))
+    who = f"@{link.username}" if link.username else ""
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return bulletins.queue_for_person(
+        session,
+        person_id=person.id,
+        kind="account",
+        key=f"telegram.linked:{person.id}:{link.telegram_user_id}:{now.isoformat()}",
+        text_zh=(
+            f"【烽火账号安全】您的账号 {person.login} 于 {stamp} 绑定了新的 Telegram 账号"
+            f" {who}（ID {link.telegram_user_id}），今后的告警将发往该账号。"
+            "如非本人操作，请立即登录烽火，在“个人设置”中解除绑定并修改密码，或联系管理员。"
+        ),
+        text_en=(
+            f"[Fenghuo account security] Your account {person.login} was linked to a new "
+            f"Telegram account {who} (id {link.telegram_user_id}) at {stamp}; alerts now go "
+            "there. If this was not you, sign in to Fenghuo at once, unlink it on your "
+            "profile page and change your password, or call an administrator."
+        ),
+        now=now,
+        besides=[new_chat],
+        also=also,
+        link_path="/profile",
+    )
 
 
 def _set_destination(session: Session, person_id: int, chat_id: int, now: datetime) -> None:
