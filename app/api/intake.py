@@ -12,15 +12,14 @@ from typing import Any, Literal, TypeVar
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticError
 
 from app.api import bp
 from app.api.auth import caps
+from app.api.contract import parse
 from app.api.params import json_body
 from app.api.unit import unit
 from app.extensions import now, services
 from escalation.intake import Alert, Notification, ingest
-from incidents.errors import ValidationError
 from incidents.permissions import require
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,12 +53,8 @@ class AlertmanagerPayload(_Strict):
 
 
 def _parse(model: type[M], body: object) -> M:
-    try:
-        return model.model_validate(body)
-    except PydanticError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or None
-        raise ValidationError(first["msg"], field=where) from None
+    """The body as ``model``; a 422 naming the field (``body`` when it is not an object)."""
+    return parse(model, body)
 
 
 @bp.post("/intake/alertmanager")
