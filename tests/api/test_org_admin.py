@@ -177,7 +177,7 @@ def test_a_bad_file_is_refused_naming_the_field_and_nothing_is_stored(api: Api) 
     assert reply.status_code == 422
     error = reply.get_json()["error"]
     assert error["field"] == f"people[{bad}].positions[0].role"
-    assert error["code"] == "invalid"
+    assert error["code"] == "unknown_role"
     assert org_counts(api) == before
     names = {p["login"]: p["name"] for p in api.get("/org/people").get_json()["items"]}
     assert names["trafstaff"] == "钱进"
