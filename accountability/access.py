@@ -63,20 +63,25 @@ def caps_of(session: Session, person_id: int | None, at: datetime) -> Capabiliti
     """The capabilities of the acting person; ``Forbidden`` for a system actor or nobody."""
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None or not person.active:
-        raise Forbidden("accountability steps are taken by people, not by the system")
+        raise Forbidden(
+            "accountability steps are taken by people, not by the system",
+            code="accountability_steps_taken_people",
+        )
     return capabilities(session, person, at)
 
 
 def require_role(caps: Capabilities, roles: frozenset[str], what: str) -> None:
     if not caps.roles & roles:
         names = ", ".join(sorted(roles))
-        raise Forbidden(f"only {names} may {what}")
+        raise Forbidden(
+            "only %(names)s may %(what)s", code="only_may", params={"names": names, "what": what}
+        )
 
 
 def require_not_subject(caps: Capabilities, case: Case) -> None:
     """Nobody judges their own case."""
     if caps.person_id == case.subject_id:
-        raise Forbidden("the subject of a case takes no step in it")
+        raise Forbidden("the subject of a case takes no step in it", code="subject_case_takes_no")
 
 
 def party_holders(session: Session, case: Case, at: datetime) -> dict[str, list[Person]]:
@@ -103,7 +108,7 @@ def can_view(session: Session, caps: Capabilities, case: Case, at: datetime) -> 
 
 def require_view(session: Session, caps: Capabilities, case: Case, at: datetime) -> None:
     if not can_view(session, caps, case, at):
-        raise Forbidden("you may not see this accountability case")
+        raise Forbidden("you may not see this accountability case", code="you_may_not_see")
 
 
 def _ancestry(session: Session, department_id: int | None) -> list[Department]:

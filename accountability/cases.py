@@ -85,23 +85,34 @@ def open_case(
     # Locked, so that closing the incident and opening a case on it are serialised.
     incident = get_incident(session, incident_id, lock=True)
     if incident.status == "closed":
-        raise Conflict("the incident is closed; reopen it before opening a case", field="status")
+        raise Conflict(
+            "the incident is closed; reopen it before opening a case",
+            field="status",
+            code="status.incident_closed_reopen_before",
+        )
     if type(person_id) is not int:
-        raise ValidationError("must be a person id", field="person_id")
+        raise ValidationError("must be a person id", field="person_id", code="person_id.person_id")
     try:
         subject = subject_of(session, incident, person_id)
     except NotFound as exc:
-        raise ValidationError(exc.message, field="person_id") from None
+        raise ValidationError(
+            exc.msgid, field="person_id", code=exc.code, params=exc.params
+        ) from None
     if caps.person_id == subject.person_id:
-        raise Conflict("nobody opens a case on themselves", field="person_id")
+        raise Conflict(
+            "nobody opens a case on themselves",
+            field="person_id",
+            code="person_id.nobody_opens_case_themselves",
+        )
     existing = session.scalar(
         select(Case.id).where(Case.incident_id == incident_id, Case.subject_id == person_id)
     )
     if existing is not None:
         raise Conflict(
-            f"this subject already has case {existing} for the incident",
+            "this subject already has case %(existing)s for the incident",
             field="person_id",
             code="exists",
+            params={"existing": existing},
         )
     case = Case(
         incident_id=incident_id,
@@ -176,10 +187,11 @@ def determine(session: Session, *, case_id: int, actor: Actor, now: datetime) ->
         # Among them "reported as required" while a report is still due in time.
         detail = facts.get(pending[0]).detail[1]
         raise Conflict(
-            f"{pending[0]} is not known from the record yet ({detail}); wait for it, or "
+            "%(pending)s is not known from the record yet (%(detail)s); wait for it, or "
             "override it with a reason",
             field=pending[0],
             code="fact_pending",
+            params={"pending": pending[0], "detail": detail},
         )
     # Only what is established (the record, an override, a finding) is given: a fact
     # left to its default that decides a clause is a presumption, and refused.
@@ -187,10 +199,11 @@ def determine(session: Session, *, case_id: int, actor: Actor, now: datetime) ->
     if assessment.presumed:
         key = assessment.presumed[0]
         raise Conflict(
-            f"{key} decides the outcome here but is presumed, not established: enter it as "
+            "%(key)s decides the outcome here but is presumed, not established: enter it as "
             "a finding with its evidence",
             field=key,
             code="fact_presumed",
+            params={"key": key},
         )
     row = Determination(
         case_id=case.id,
@@ -261,17 +274,24 @@ def propose(
     require_not_subject(caps, case)
     require_status(case, {"determined", "proposed", "agreeing", "approving"}, "propose on")
     if case.tier is None:
-        raise Conflict("determine the case before proposing", field="status")
+        raise Conflict(
+            "determine the case before proposing",
+            field="status",
+            code="status.determine_case_before_proposing",
+        )
     reason = text(reason, "reason")
     check_sanction(case.tier, case.uncovered, sanction, reason, allowed_for(case))
     check_referral(case.tier, police_referral, reason)
     if type(judicial_referral) is not bool:
-        raise ValidationError("must be true or false", field="judicial_referral")
+        raise ValidationError(
+            "must be true or false", field="judicial_referral", code="judicial_referral.true_false"
+        )
     if judicial_referral and not reason:
         raise ValidationError(
-            "a referral to the judicial organs needs the reason the conduct is a crime "
-            "(Art. 4 构成违法犯罪的)",
+            "a referral to the judicial organs needs the reason the conduct is a crime (Art. "
+            "4 构成违法犯罪的)",
             field="reason",
+            code="reason.referral_judicial_organs_needs",
         )
     decider = decider_of(sanction)
     cas(

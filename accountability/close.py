@@ -35,7 +35,10 @@ def perfunctory_closures(session: Session, caps: Capabilities) -> list[Case]:
     """Cases closed or waived with no sanction, or a milder one than their tier allows,
     newest first. For the leading group and its office only."""
     if not caps.roles & PERFUNCTORY_READERS:
-        raise Forbidden("the list of possible perfunctory closures is for the leading group")
+        raise Forbidden(
+            "the list of possible perfunctory closures is for the leading group",
+            code="list_possible_perfunctory_closures",
+        )
     return list(
         session.scalars(
             select(Case)
@@ -70,10 +73,11 @@ def close_incident(
     if pending:
         listed = ", ".join(f"#{c.id} ({c.subject.login}: {c.status})" for c in pending)
         raise Conflict(
-            f"cannot close while accountability cases are undecided: {listed}; "
-            "decide or waive them first",
+            "cannot close while accountability cases are undecided: %(listed)s; decide or "
+            "waive them first",
             field="status",
             code="accountability_pending",
+            params={"listed": listed},
         )
     return response.close(session, incident_id=incident_id, actor=actor, now=now, reason=reason)
 

@@ -76,13 +76,18 @@ def decide(
     chosen = case.proposed_sanction if sanction == AS_PROPOSED else sanction
     if chosen != case.proposed_sanction:
         if not reason:
-            raise ValidationError("deciding otherwise than proposed needs a reason", field="reason")
+            raise ValidationError(
+                "deciding otherwise than proposed needs a reason",
+                field="reason",
+                code="reason.deciding_otherwise_than_proposed",
+            )
         check_sanction(case.tier, case.uncovered, chosen, reason, allowed_for(case))
         if decider_of(chosen) != "6(1)":
             raise Conflict(
-                f"{chosen} is decided jointly under 6(2); propose it instead",
+                "%(chosen)s is decided jointly under 6(2); propose it instead",
                 field="sanction",
                 code="joint_decision",
+                params={"chosen": chosen},
             )
     _final(session, case, actor=actor, now=now, sanction=chosen, reason=reason)
     audit(
@@ -124,9 +129,14 @@ def agree(
     require_not_subject(caps, case)
     require_status(case, {"agreeing"}, "record agreement on")
     if type(agreed) is not bool:
-        raise ValidationError("must be true or false", field="agree")
+        raise ValidationError("must be true or false", field="agree", code="agree.true_false")
     if party is not None and party not in PARTIES:
-        raise ValidationError(f"party must be one of {', '.join(PARTIES)}", field="party")
+        raise ValidationError(
+            "party must be one of %(choices)s",
+            field="party",
+            code="party.party",
+            params={"choices": ", ".join(PARTIES)},
+        )
     note = text(note, "note", required=not agreed)
     answered = {
         a.party: a
@@ -135,24 +145,39 @@ def agree(
         )
     }
     if any(a.person_id == actor.person_id for a in answered.values()):
-        raise Forbidden("you already answered for one party: a joint decision needs three people")
+        raise Forbidden(
+            "you already answered for one party: a joint decision needs three people",
+            code="you_already_answered_party",
+        )
     mine = [p for p in parties_of(session, case, caps.person_id, now) if p not in answered]
     if party is None:
         if not mine:
             raise Forbidden(
                 "only the security office, HR and the competent department decide jointly "
-                "(6(2)); you speak for none that has yet to answer"
+                "(6(2)); you speak for none that has yet to answer",
+                code="only_security_office_hr",
             )
         if len(mine) > 1:
             raise ValidationError(
-                f"you speak for several parties; choose one of {', '.join(mine)}",
+                "you speak for several parties; choose one of %(choices)s",
                 field="party",
+                code="party.you_speak_several_parties",
+                params={"choices": ", ".join(mine)},
             )
         party = mine[0]
     elif party not in mine:
         if party in answered:
-            raise Conflict(f"the {party} has already answered", field="party")
-        raise Forbidden(f"you do not speak for the {party} on this case")
+            raise Conflict(
+                "the %(party)s has already answered",
+                field="party",
+                code="party.has_already_answered",
+                params={"party": party},
+            )
+        raise Forbidden(
+            "you do not speak for the %(party)s on this case",
+            code="you_do_not_speak",
+            params={"party": party},
+        )
     assert case.proposed_sanction is not None
     row = Agreement(
         case_id=case.id,
@@ -211,7 +236,7 @@ def approve(
     require_not_subject(caps, case)
     require_status(case, {"approving"}, "approve")
     if type(approved) is not bool:
-        raise ValidationError("must be true or false", field="approve")
+        raise ValidationError("must be true or false", field="approve", code="approve.true_false")
     reason = text(reason, "reason", required=not approved)
     if not approved:
         cas(

@@ -50,7 +50,11 @@ def execute(session: Session, *, case_id: int, actor: Actor, now: datetime, note
     require_not_subject(caps, case)
     require_status(case, {"decided"}, "carry out")
     if case.sanction is None:
-        raise Conflict("no sanction was decided: close the case instead", field="status")
+        raise Conflict(
+            "no sanction was decided: close the case instead",
+            field="status",
+            code="status.no_sanction_was_decided",
+        )
     note = text(note, "note")
     cas(session, case, now, status="executed", executed_at=now, executed_by_id=actor.person_id)
     audit(
@@ -77,34 +81,71 @@ def police_step(
     require_role(caps, INVESTIGATORS, "record a police referral")
     require_not_subject(caps, case)
     if step not in POLICE_STEPS:
-        raise ValidationError(f"step must be one of {', '.join(POLICE_STEPS)}", field="step")
+        raise ValidationError(
+            "step must be one of %(choices)s",
+            field="step",
+            code="step.step",
+            params={"choices": ", ".join(POLICE_STEPS)},
+        )
     if not isinstance(on, date) or isinstance(on, datetime):
-        raise ValidationError("must be a date (YYYY-MM-DD)", field="on")
+        raise ValidationError("must be a date (YYYY-MM-DD)", field="on", code="on.date")
     if not case.police_referral:
-        raise Conflict("the decision made no police referral", field="step")
+        raise Conflict(
+            "the decision made no police referral",
+            field="step",
+            code="step.decision_made_no_police",
+        )
     require_status(case, {"decided", "executed"}, "record a police referral on")
     # The latest calendar date anywhere is UTC+14: a later one has not happened yet.
     if on > (now + timedelta(hours=14)).date():
-        raise ValidationError("cannot be in the future", field="on")
+        raise ValidationError("cannot be in the future", field="on", code="on.cannot_future")
     if step == "reported":
         if case.police_reported_on is not None:
-            raise Conflict("the report to the police is already recorded", field="step")
+            raise Conflict(
+                "the report to the police is already recorded",
+                field="step",
+                code="step.report_police_already_recorded",
+            )
         cas(session, case, now, police_reported_on=on)
     elif step == "executed":
         if case.police_reported_on is None:
-            raise Conflict("record the report to the police first", field="step")
+            raise Conflict(
+                "record the report to the police first",
+                field="step",
+                code="step.record_report_police_first",
+            )
         if case.police_executed_on is not None:
-            raise Conflict("the police's action is already recorded", field="step")
+            raise Conflict(
+                "the police's action is already recorded",
+                field="step",
+                code="step.police_action_already_recorded",
+            )
         if on < case.police_reported_on:
-            raise ValidationError("cannot be before the date reported", field="on")
+            raise ValidationError(
+                "cannot be before the date reported",
+                field="on",
+                code="on.cannot_before_date_reported",
+            )
         cas(session, case, now, police_executed_on=on)
     else:
         if case.police_closed_on is not None:
-            raise Conflict("the police closing is already recorded", field="step")
+            raise Conflict(
+                "the police closing is already recorded",
+                field="step",
+                code="step.police_closing_already_recorded",
+            )
         if case.police_executed_on is None:
-            raise Conflict("record the police's action first", field="step")
+            raise Conflict(
+                "record the police's action first",
+                field="step",
+                code="step.record_police_action_first",
+            )
         if on < case.police_executed_on:
-            raise ValidationError("cannot be before the date executed", field="on")
+            raise ValidationError(
+                "cannot be before the date executed",
+                field="on",
+                code="on.cannot_before_date_executed",
+            )
         cas(session, case, now, police_closed_on=on)
     audit(session, case, actor=actor, kind=f"police.{step}", now=now, data={"on": on.isoformat()})
     if step == "closed" and case.status == "executed":
@@ -126,10 +167,18 @@ def close_case(
     require_role(caps, INVESTIGATORS, "close a case")
     require_not_subject(caps, case)
     if case.status == "decided" and case.sanction is not None:
-        raise Conflict("the sanction has not been carried out yet", field="status")
+        raise Conflict(
+            "the sanction has not been carried out yet",
+            field="status",
+            code="status.sanction_has_not_been",
+        )
     require_status(case, {"decided", "executed"}, "close")
     if case.police_referral and case.police_closed_on is None:
-        raise Conflict("record the police closing before closing the case", field="status")
+        raise Conflict(
+            "record the police closing before closing the case",
+            field="status",
+            code="status.record_police_closing_before",
+        )
     assert case.tier is not None
     justification = text(justification, "justification")
     flagged = is_milder_than_allowed(case.tier, case.sanction) or (
@@ -138,9 +187,11 @@ def close_case(
     if flagged and not justification:
         allowed = "none" if case.sanction is None else case.sanction
         raise ValidationError(
-            f"closing with {allowed} where tier {case.tier} applies needs a written "
+            "closing with %(allowed)s where tier %(tier)s applies needs a written "
             "justification (5.4 closing sentence)",
             field="justification",
+            code="justification.closing_where_tier_applies",
+            params={"allowed": allowed, "tier": case.tier},
         )
     cas(
         session,

@@ -259,37 +259,55 @@ class Entry:
 def parse_entries(data: object) -> list[Entry]:
     """Read ``[{"fact", "value", "evidence" | "reason"}, …]``; 422 naming the field at fault."""
     if not isinstance(data, list) or not data:
-        raise ValidationError("give a non-empty list of findings", field="findings")
+        raise ValidationError(
+            "give a non-empty list of findings",
+            field="findings",
+            code="findings.give_non_empty_list",
+        )
     entries: list[Entry] = []
     seen: set[str] = set()
     for i, item in enumerate(data):
         where = f"findings[{i}]"
         if not isinstance(item, Mapping):
-            raise ValidationError("each finding is an object", field=where)
+            raise ValidationError(
+                "each finding is an object", field=where, code="each_finding_object"
+            )
         unknown = sorted(str(k) for k in item if k not in ("fact", "value", "evidence", "reason"))
         if unknown:
             raise ValidationError(
                 "unknown field; allowed: evidence, fact, reason, value",
                 field=f"{where}.{unknown[0]}",
+                code="unknown_field_allowed_evidence",
             )
         fact = item.get("fact")
         if not isinstance(fact, str) or fact not in FACT_KEYS:
             raise ValidationError(
-                f"fact must be one of {', '.join(FACT_KEYS)}", field=f"{where}.fact"
+                "fact must be one of %(choices)s",
+                field=f"{where}.fact",
+                code="fact",
+                params={"choices": ", ".join(FACT_KEYS)},
             )
         if fact in seen:
-            raise ValidationError(f"{fact} is given twice", field=f"{where}.fact")
+            raise ValidationError(
+                "%(fact)s is given twice",
+                field=f"{where}.fact",
+                code="given_twice",
+                params={"fact": fact},
+            )
         seen.add(fact)
         if "value" not in item:
-            raise ValidationError("is required", field=f"{where}.value")
+            raise ValidationError("is required", field=f"{where}.value", code="required")
         texts = {}
         for name in ("evidence", "reason"):
             text = item.get(name, "")
             if not isinstance(text, str):
-                raise ValidationError("must be a string", field=f"{where}.{name}")
+                raise ValidationError("must be a string", field=f"{where}.{name}", code="string")
             if len(text) > MAX_NOTE:
                 raise ValidationError(
-                    f"must be at most {MAX_NOTE} characters", field=f"{where}.{name}"
+                    "must be at most %(max)s characters",
+                    field=f"{where}.{name}",
+                    code="too_long",
+                    params={"max": MAX_NOTE},
                 )
             texts[name] = text.strip()
         entries.append(Entry(fact, item["value"], texts["evidence"], texts["reason"]))
@@ -311,12 +329,17 @@ def record_findings(
     for entry in entries:
         if entry.fact in DERIVED and not entry.reason:
             raise ValidationError(
-                f"{entry.fact} comes from the record; overriding it needs a reason",
+                "%(fact)s comes from the record; overriding it needs a reason",
                 field="reason",
+                code="reason.comes_from_record_overriding",
+                params={"fact": entry.fact},
             )
         if entry.fact not in DERIVED and not entry.evidence:
             raise ValidationError(
-                f"a finding on {entry.fact} needs an evidence note", field="evidence"
+                "a finding on %(fact)s needs an evidence note",
+                field="evidence",
+                code="evidence.finding_needs_evidence_note",
+                params={"fact": entry.fact},
             )
         current[entry.fact] = entry.value
     assess(current)  # raises InvalidFacts naming the field; nothing is written then

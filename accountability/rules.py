@@ -346,9 +346,19 @@ def is_milder_than_allowed(tier: int, sanction: str | None) -> bool:
     closure (敷衍结案). Tier 0 allows nothing, so nothing is milder than it.
     """
     if type(tier) is not int or tier not in TIER_SANCTIONS:
-        raise ValidationError(f"tier must be one of 0–4, not {tier!r}", field="tier")
+        raise ValidationError(
+            "tier must be one of 0–4, not %(tier)r",
+            field="tier",
+            code="tier.tier_0_4_not",
+            params={"tier": tier},
+        )
     if sanction is not None and sanction not in SANCTIONS:
-        raise ValidationError(f"unknown sanction {sanction!r}", field="sanction")
+        raise ValidationError(
+            "unknown sanction %(sanction)r",
+            field="sanction",
+            code="sanction.unknown_sanction",
+            params={"sanction": sanction},
+        )
     allowed = TIER_SANCTIONS[tier]
     if not allowed:
         return False

@@ -320,9 +320,11 @@ def subject_of(session: Session, incident: Incident, person_id: int) -> Subject:
         if subject.person_id == person_id:
             return subject
     raise NotFound(
-        f"person {person_id} is not among those who answer for incident "
-        f"{incident.number} under Article 3",
+        "person %(person_id)s is not among those who answer for incident %(number)s under "
+        "Article 3",
         field="person_id",
+        code="person_id.person_not_among_those",
+        params={"person_id": person_id, "number": incident.number},
     )
 
 

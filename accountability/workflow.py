@@ -57,17 +57,26 @@ NO_PROPOSAL: dict[str, Any] = {
 def get_case(session: Session, case_id: int) -> Case:
     case = session.scalars(select(Case).where(Case.id == case_id)).first()
     if case is None:
-        raise NotFound(f"no accountability case with id {case_id}", field="id")
+        raise NotFound(
+            "no accountability case with id %(id)s",
+            field="id",
+            code="id.no_accountability_case_id",
+            params={"id": case_id},
+        )
     return case
 
 
 def require_status(case: Case, allowed: Collection[str], what: str) -> None:
     if case.status not in allowed:
         raise Conflict(
-            f"cannot {what} a case that is {case.status}; "
-            f"possible when {', '.join(s for s in STATUS_NAMES if s in allowed)}",
+            "cannot %(what)s a case that is %(status)s; possible when %(choices)s",
             field="status",
             code="illegal_step",
+            params={
+                "what": what,
+                "status": case.status,
+                "choices": ", ".join(s for s in STATUS_NAMES if s in allowed),
+            },
         )
 
 
@@ -113,12 +122,17 @@ def text(value: object, field: str, *, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError("must be a string", field=field)
+        raise ValidationError("must be a string", field=field, code="string")
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise ValidationError(f"must be at most {MAX_TEXT} characters", field=field)
+        raise ValidationError(
+            "must be at most %(max)s characters",
+            field=field,
+            code="too_long",
+            params={"max": MAX_TEXT},
+        )
     if required and not value:
-        raise ValidationError("is required", field=field)
+        raise ValidationError("is required", field=field, code="required")
     return value
 
 
@@ -154,15 +168,19 @@ def check_sanction(
     """
     if sanction is not None and sanction not in SANCTIONS:
         raise ValidationError(
-            f"unknown sanction; one of {', '.join(SANCTIONS)} or null", field="sanction"
+            "unknown sanction; one of %(choices)s or null",
+            field="sanction",
+            code="sanction.unknown_sanction_null",
+            params={"choices": ", ".join(SANCTIONS)},
         )
     if tier == 4 and sanction != "serious_handling":
         # 5.4: 应当予严肃处理,情况十分严重者应报警处理 — "shall", and the referral is
         # an addition to serious handling (police_referral=true), never a substitute.
         raise ValidationError(
-            "tier 4 is serious handling (严肃处理), always; a police referral where very "
-            "serious comes in addition to it (police_referral), never instead",
+            "tier 4 is serious handling (严肃处理), always; a police referral where very serious "
+            "comes in addition to it (police_referral), never instead",
             field="sanction",
+            code="sanction.tier_4_serious_handling",
         )
     if allowed is None:
         allowed = TIER_SANCTIONS[tier]
@@ -171,9 +189,10 @@ def check_sanction(
     if uncovered and sanction is not None:
         if not reason:
             raise ValidationError(
-                "Article 5 does not cover this case: the leading group's judgement "
-                "needs its reasons written down",
+                "Article 5 does not cover this case: the leading group's judgement needs its "
+                "reasons written down",
                 field="reason",
+                code="reason.article_5_does_not",
             )
         return
     order = list(SANCTIONS)
@@ -182,9 +201,11 @@ def check_sanction(
         if not reason:
             what = "no sanction" if sanction is None else f"{sanction}, milder than"
             raise ValidationError(
-                f"{what} tier {tier} allows ({', '.join(allowed)}) needs a written "
-                "justification (5.4 closing sentence)",
+                "%(what)s tier %(tier)s allows (%(allowed)s) needs a written justification "
+                "(5.4 closing sentence)",
                 field="reason",
+                code="reason.tier_allows_needs_written",
+                params={"what": what, "tier": tier, "allowed": ", ".join(allowed)},
             )
         return
     if sanction is None:
@@ -193,10 +214,13 @@ def check_sanction(
         raise ValidationError(
             "tier 0 allows no sanction: nothing in Article 5 matched, or 5.5 exempts",
             field="sanction",
+            code="sanction.tier_0_allows_no",
         )
     raise ValidationError(
-        f"tier {tier} allows {', '.join(allowed)}; {sanction} is graver than that",
+        "tier %(tier)s allows %(allowed)s; %(sanction)s is graver than that",
         field="sanction",
+        code="sanction.tier_allows_graver_than",
+        params={"tier": tier, "allowed": ", ".join(allowed), "sanction": sanction},
     )
 
 
@@ -204,18 +228,23 @@ def check_referral(tier: int, police_referral: bool, reason: str) -> None:
     """Whether a police referral may be added: tier 4 only (情况十分严重者应报警处理), and
     the written reason must say why the case is very serious."""
     if type(police_referral) is not bool:
-        raise ValidationError("must be true or false", field="police_referral")
+        raise ValidationError(
+            "must be true or false", field="police_referral", code="police_referral.true_false"
+        )
     if not police_referral:
         return
     if tier != 4:
         raise ValidationError(
-            f"a police referral (报警处理) is for tier 4 only; this case is tier {tier}",
+            "a police referral (报警处理) is for tier 4 only; this case is tier %(tier)s",
             field="police_referral",
+            code="police_referral.police_referral_tier_4",
+            params={"tier": tier},
         )
     if not reason:
         raise ValidationError(
             "a police referral needs the reason the case is very serious (情况十分严重)",
             field="reason",
+            code="reason.police_referral_needs_reason",
         )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.channels.addresses import (
+    Problem,
     email_address_error,
     redact_webhook,
     telegram_chat_error,
@@ -49,12 +50,21 @@ def add_destination(
     """Add (or re-enable) ``person_id``'s destination of ``kind`` at ``address``."""
     if kind == INBOX:
         raise ValidationError(
-            "every person has the inbox already; it needs no destination", field="kind"
+            "every person has the inbox already; it needs no destination",
+            field="kind",
+            code="kind.every_person_has_inbox",
         )
     if not kind.strip() or not address.strip():
-        raise ValidationError("kind and address are required", field="address")
+        raise ValidationError(
+            "kind and address are required", field="address", code="address.kind_address_required"
+        )
     if session.get(Person, person_id) is None:
-        raise NotFound(f"no person with id {person_id}", field="person_id")
+        raise NotFound(
+            "no person with id %(id)s",
+            field="person_id",
+            code="person_id.no_person_id",
+            params={"id": person_id},
+        )
     dest = session.scalars(
         select(Destination).where(
             Destination.person_id == person_id,
@@ -109,7 +119,12 @@ def disable_destination(
 ) -> Destination:
     dest = session.get(Destination, destination_id)
     if dest is None:
-        raise NotFound(f"no destination with id {destination_id}", field="destination_id")
+        raise NotFound(
+            "no destination with id %(id)s",
+            field="destination_id",
+            code="destination_id.no_destination_id",
+            params={"id": destination_id},
+        )
     if dest.enabled:
         dest.enabled, dest.disabled_reason, dest.disabled_at = False, reason, now
         dest.updated_at = now
@@ -168,7 +183,7 @@ ORG_EMAIL = "organisation"
 _SYNC_DISABLED = "the organisation gives no email address for this person any more"
 
 
-def address_error(kind: str, address: str) -> str | None:
+def address_error(kind: str, address: str) -> Problem | None:
     """What is wrong with ``address`` for a destination of ``kind``; ``None`` if nothing."""
     if kind == "email":
         return email_address_error(address)
@@ -219,16 +234,22 @@ def add_person_destination(
     one goes last in their order unless ``priority`` is given."""
     if kind not in PERSON_KINDS:
         raise ValidationError(
-            f"a person's destination is one of {', '.join(PERSON_KINDS)}, got {kind!r} "
-            "(group robots: fenghuo destination add-group)",
+            "a person's destination is one of %(choices)s, got %(kind)r (group robots: "
+            "fenghuo destination add-group)",
             field="kind",
+            code="kind.person_destination",
+            params={"choices": ", ".join(PERSON_KINDS), "kind": kind},
         )
     address = address.strip()
     problem = address_error(kind, address)
     if problem is not None:
-        raise ValidationError(problem, field="address")
+        raise ValidationError(
+            problem.msgid, field="address", code=problem.code, params=problem.params
+        )
     if priority is not None and priority < 0:
-        raise ValidationError("must be 0 or more (lowest is tried first)", field="priority")
+        raise ValidationError(
+            "must be 0 or more (lowest is tried first)", field="priority", code="priority.0_more"
+        )
     existed = session.scalars(
         select(Destination.id).where(
             Destination.person_id == person_id,
@@ -261,31 +282,40 @@ def add_group_destination(
     point the existing one of that name at the new URL and secret and enable it."""
     if kind not in GROUP_KINDS:
         raise ValidationError(
-            f"a group destination is one of {', '.join(GROUP_KINDS)}, got {kind!r}", field="kind"
+            "a group destination is one of %(choices)s, got %(kind)r",
+            field="kind",
+            code="kind.group_destination",
+            params={"choices": ", ".join(GROUP_KINDS), "kind": kind},
         )
     if not GROUP_NAME.fullmatch(name) or name in RESERVED_GROUP_NAMES:
         raise ValidationError(
             "a group name is 1–64 letters, digits, '.', '_' or '-' (what a policy step's "
-            f'groups = ["NAME"] names), and not "broadcast"; got {name!r}',
+            'groups = ["NAME"] names), and not "broadcast"; got %(name)r',
             field="name",
+            code="name.group_name_1_64",
+            params={"name": name},
         )
     url = url.strip()
     problem = webhook_url_error(url)
     if problem is not None:
-        raise ValidationError(problem, field="url")
+        raise ValidationError(problem.msgid, field="url", code=problem.code, params=problem.params)
     secret = secret.strip()
     if secret and kind == "wecom":
         raise ValidationError(
-            "a WeCom group robot has no signing secret (its key is in the URL)", field="secret"
+            "a WeCom group robot has no signing secret (its key is in the URL)",
+            field="secret",
+            code="secret.wecom_group_robot_has",
         )
     dest = session.scalars(
         select(Destination).where(Destination.person_id.is_(None), Destination.label == name)
     ).first()
     if dest is not None and dest.kind != kind:
         raise ValidationError(
-            f"{name!r} already names a {dest.kind} group destination; remove it first, "
-            "or choose another name",
+            "%(name)r already names a %(kind)s group destination; remove it first, or choose "
+            "another name",
             field="name",
+            code="name.already_names_group_destination",
+            params={"name": name, "kind": dest.kind},
         )
     if dest is None:
         dest = Destination(
@@ -315,7 +345,12 @@ def remove_destination(
     (its notifications' history keeps pointing at it). Returns which it was."""
     dest = session.get(Destination, destination_id)
     if dest is None:
-        raise NotFound(f"no destination with id {destination_id}", field="id")
+        raise NotFound(
+            "no destination with id %(id)s",
+            field="id",
+            code="id.no_destination_id",
+            params={"id": destination_id},
+        )
     used = session.scalars(
         select(Notification.id).where(Notification.destination_id == dest.id).limit(1)
     ).first()
@@ -357,14 +392,25 @@ def order_destinations(
     current = ordered_destinations(session, person_id)
     by_id = {d.id: d for d in current}
     if not destination_ids:
-        raise ValidationError("name at least one destination id", field="destination_ids")
+        raise ValidationError(
+            "name at least one destination id",
+            field="destination_ids",
+            code="destination_ids.name_least_destination_id",
+        )
     for did in destination_ids:
         if did not in by_id:
             raise ValidationError(
-                f"destination {did} is not one of this person's", field="destination_ids"
+                "destination %(did)s is not one of this person's",
+                field="destination_ids",
+                code="destination_ids.destination_not_person",
+                params={"did": did},
             )
     if len(set(destination_ids)) != len(destination_ids):
-        raise ValidationError("a destination is named twice", field="destination_ids")
+        raise ValidationError(
+            "a destination is named twice",
+            field="destination_ids",
+            code="destination_ids.destination_named_twice",
+        )
     ordered = [by_id[i] for i in destination_ids] + [
         d for d in current if d.id not in set(destination_ids)
     ]

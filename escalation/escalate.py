@@ -40,10 +40,19 @@ def escalate_now(
     incident = lock(session, incident_id)
     require_acknowledge(session, actor, incident, now)
     if not incident.is_open:
-        raise Conflict(f"the incident is {incident.status}; nothing to escalate", field="status")
+        raise Conflict(
+            "the incident is %(status)s; nothing to escalate",
+            field="status",
+            code="status.incident_nothing_escalate",
+            params={"status": incident.status},
+        )
     chain = current_chain(session, incident_id)
     if chain is None:
-        raise Conflict("the incident has no running escalation chain", field="chain")
+        raise Conflict(
+            "the incident has no running escalation chain",
+            field="chain",
+            code="chain.incident_has_no_running",
+        )
     fired = session.scalars(
         select(Timer.step_index).where(
             Timer.chain_id == chain.id, Timer.kind == "step", Timer.status == "fired"

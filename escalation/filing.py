@@ -69,7 +69,9 @@ def _names(value: object) -> list[str]:
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return list(dict.fromkeys(value))
     raise ValidationError(
-        "must be an obligation name or a non-empty list of names", field="items.obligation"
+        "must be an obligation name or a non-empty list of names",
+        field="items.obligation",
+        code="items.obligation.obligation_name_non_empty",
     )
 
 
@@ -86,23 +88,27 @@ def _targets(
             if ob is None:
                 known = ", ".join(by_name) or "none"
                 raise ValidationError(
-                    f"no {kind} reporting obligation {name!r} for this incident; known: {known}",
+                    "no %(kind)s reporting obligation %(name)r for this incident; known: %(known)s",
                     field="items.obligation",
+                    code="items.obligation.no_reporting_obligation_incident",
+                    params={"kind": kind, "name": name, "known": known},
                 )
             if ob.status in FULFILLED:
                 raise Conflict(
-                    f"{ob.title_en} is already {ob.status}; file a supplement or follow-up",
+                    "%(title_en)s is already %(status)s; file a supplement or follow-up",
                     field="items.obligation",
                     code="already_filed",
+                    params={"title_en": ob.title_en, "status": ob.status},
                 )
             targets.append(ob)
         return targets
     targets = [o for o in mine if o.status in obligations.UNFULFILLED]
     if not targets and mine:
         raise Conflict(
-            f"every {kind} report owed is already filed; file a supplement or follow-up",
+            "every %(kind)s report owed is already filed; file a supplement or follow-up",
             field="kind",
             code="already_filed",
+            params={"kind": kind},
         )
     return targets
 
@@ -123,14 +129,18 @@ def file_report(
     require_handle(session, actor, now, "file reports")
     clocks.ensure(session, incident, policy, actor=actor, now=now)
     if not isinstance(items, Mapping):
-        raise ValidationError("must be an object of report items", field="items")
+        raise ValidationError(
+            "must be an object of report items", field="items", code="items.object_report_items"
+        )
     fields = dict(items)
     chosen = fields.pop("obligation", None)
     clean = validate_items(kind, fields)
     if kind in ("supplement", "follow_up"):
         if chosen is not None:
             raise ValidationError(
-                "only initial and final reports fulfil an obligation", field="items.obligation"
+                "only initial and final reports fulfil an obligation",
+                field="items.obligation",
+                code="items.obligation.only_initial_final_reports",
             )
         if not has_initial(session, incident_id):
             raise Conflict(
@@ -153,7 +163,12 @@ def file_report(
         due = ", ".join(
             f"{o.title_en} was due {o.due_at.isoformat()}" for o in late if o.due_at is not None
         )
-        raise ValidationError(f"the filing is late ({due}); give the reason", field="late_reason")
+        raise ValidationError(
+            "the filing is late (%(due)s); give the reason",
+            field="late_reason",
+            code="late_reason.filing_late_give_reason",
+            params={"due": due},
+        )
     report = add_report(
         session,
         incident_id=incident_id,

@@ -38,20 +38,30 @@ def caps_of(session: Session, actor: Actor, now: datetime) -> Capabilities | Non
         return None
     person = session.get(Person, actor.person_id)
     if person is None or not person.active:
-        raise Forbidden(f"{actor.login} is not an active person")
+        raise Forbidden(
+            "%(login)s is not an active person",
+            code="not_active_person",
+            params={"login": actor.login},
+        )
     return capabilities(session, person, now)
 
 
 def require_log(session: Session, actor: Actor, now: datetime) -> None:
     caps = caps_of(session, actor, now)
     if caps is not None and not caps.can_log:
-        raise Forbidden("only the command center logs incidents (3(3))")
+        raise Forbidden(
+            "only the command center logs incidents (3(3))", code="only_command_center_logs"
+        )
 
 
 def require_handle(session: Session, actor: Actor, now: datetime, what: str) -> None:
     caps = caps_of(session, actor, now)
     if caps is not None and not caps.can_handle:
-        raise Forbidden(f"only the command center may {what} (3(3))")
+        raise Forbidden(
+            "only the command center may %(what)s (3(3))",
+            code="only_command_center_may",
+            params={"what": what},
+        )
 
 
 def require_handle_or_lead(session: Session, actor: Actor, now: datetime, what: str) -> None:
@@ -59,14 +69,19 @@ def require_handle_or_lead(session: Session, actor: Actor, now: datetime, what: 
     caps = caps_of(session, actor, now)
     if caps is not None and not (caps.can_handle or caps.has(*LEADERSHIP)):
         raise Forbidden(
-            f"only the command center or the leadership in charge may {what} (3(1)–3(3))"
+            "only the command center or the leadership in charge may %(what)s (3(1)–3(3))",
+            code="only_command_center_leadership",
+            params={"what": what},
         )
 
 
 def require_acknowledge(session: Session, actor: Actor, incident: Incident, now: datetime) -> None:
     caps = caps_of(session, actor, now)
     if caps is not None and not can_acknowledge(session, caps, incident, now):
-        raise Forbidden("only someone in the incident's responsibility chain may do that")
+        raise Forbidden(
+            "only someone in the incident's responsibility chain may do that",
+            code="only_someone_incident_responsibility",
+        )
 
 
 def lock(session: Session, incident_id: int) -> Incident:

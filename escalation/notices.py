@@ -36,9 +36,16 @@ def notify_people(
     """Queue a notice about ``incident_id`` to ``person_ids`` in the caller's transaction;
     return how many notification rows were written (one per person and channel)."""
     if kind not in KINDS:
-        raise ValidationError(f"must be one of {', '.join(KINDS)}", field="kind")
+        raise ValidationError(
+            "must be one of %(choices)s",
+            field="kind",
+            code="kind.choice",
+            params={"choices": ", ".join(KINDS)},
+        )
     if not text_zh.strip() or not text_en.strip():
-        raise ValidationError("both texts are required", field="text")
+        raise ValidationError(
+            "both texts are required", field="text", code="text.both_texts_required"
+        )
     incident = get_incident(session, incident_id)
     clock = get_clock(session, incident_id)
     firing = Firing(session, now=now, default_tz=zone(clock) if clock is not None else UTC)

@@ -175,12 +175,22 @@ def confirm(
     changes nothing and is no error. Someone else — even an admin — cannot confirm for
     them: a receipt says that *this* leader was told."""
     if via not in CONFIRM_CHANNELS:
-        raise ValidationError(f"must be one of {', '.join(CONFIRM_CHANNELS)}", field="via")
+        raise ValidationError(
+            "must be one of %(choices)s",
+            field="via",
+            code="via.choice",
+            params={"choices": ", ".join(CONFIRM_CHANNELS)},
+        )
     receipt = session.get(Receipt, receipt_id)
     if receipt is None:
-        raise NotFound(f"no receipt {receipt_id}")
+        raise NotFound(
+            "no receipt %(receipt_id)s", code="no_receipt", params={"receipt_id": receipt_id}
+        )
     if actor.person_id != receipt.person_id:
-        raise Forbidden("only the person informed can confirm their own receipt")
+        raise Forbidden(
+            "only the person informed can confirm their own receipt",
+            code="only_person_informed_can",
+        )
     result = session.execute(
         update(Receipt)
         .where(Receipt.id == receipt_id, Receipt.confirmed_at.is_(None))
@@ -235,7 +245,7 @@ def confirm_all(
 ) -> int:
     """Confirm every open receipt of the actor for one incident (the web's one button)."""
     if actor.person_id is None:
-        raise Forbidden("only a person can confirm a receipt")
+        raise Forbidden("only a person can confirm a receipt", code="only_person_can_confirm")
     done = 0
     for receipt in open_receipts_of(session, actor.person_id, incident_id):
         if confirm(session, receipt_id=receipt.id, actor=actor, via=via, now=now).changed:

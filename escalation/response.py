@@ -225,9 +225,10 @@ def close(
             for o in owed
         )
         raise Conflict(
-            f"cannot close while reports are owed: {listed}; file them first",
+            "cannot close while reports are owed: %(listed)s; file them first",
             field="status",
             code="obligations_pending",
+            params={"listed": listed},
         )
     incident = change_status(
         session, incident_id=incident_id, to="closed", actor=actor, now=now, reason=reason
@@ -337,4 +338,6 @@ def transition(
         )
     incident = get_incident(session, incident_id)
     lifecycle.check(incident.status, to, reason)  # raises: unknown or not a target
-    raise Conflict(f"cannot move to {to}", field="to", code="illegal_transition")
+    raise Conflict(
+        "cannot move to %(to)s", field="to", code="illegal_transition", params={"to": to}
+    )

@@ -1,8 +1,10 @@
 """The shape of a destination's address for each kind, checked before it is stored or used.
 
 Each check returns ``None`` for a good address and otherwise what is wrong, in words an
-operator can act on. They are shape checks: whether a mailbox or a webhook really exists
-only the far end can say (and a refusal then disables the destination).
+operator can act on: a ``Problem``, a string (the English words) that also carries its
+msgid, code and params so a face can say it in the reader's language. They are shape
+checks: whether a mailbox or a webhook really exists only the far end can say (and a
+refusal then disables the destination).
 """
 
 from __future__ import annotations
@@ -16,36 +18,65 @@ _EMAIL = re.compile(r"[^\s@<>,;:\"()\[\]]+@(?:[^\s@<>,;:\"()\[\].]+\.)+[^\s@<>,;
 MAX_ADDRESS = 200  # destination.address is String(200)
 
 
-def email_address_error(address: str) -> str | None:
+class Problem(str):
+    """What is wrong with an address: the English text, with the msgid and params behind it."""
+
+    msgid: str
+    code: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, code: str, **params: object) -> Problem:
+        problem = super().__new__(cls, msgid % params if params else msgid)
+        problem.msgid = msgid
+        problem.code = code
+        problem.params = params
+        return problem
+
+
+def email_address_error(address: str) -> Problem | None:
     if not address.strip():
-        return "an email address is required"
+        return Problem("an email address is required", "address.required")
     if len(address) > MAX_ADDRESS:
-        return f"an email address has at most {MAX_ADDRESS} characters"
+        return Problem(
+            "an email address has at most %(max)s characters", "address.too_long", max=MAX_ADDRESS
+        )
     if not _EMAIL.fullmatch(address):
-        return f"not an email address (name@example.gov.cn): {address!r}"
+        return Problem(
+            "not an email address (name@example.gov.cn): %(address)r",
+            "address.not_email",
+            address=address,
+        )
     return None
 
 
-def webhook_url_error(url: str) -> str | None:
+def webhook_url_error(url: str) -> Problem | None:
     if not url.strip():
-        return "a webhook URL is required"
+        return Problem("a webhook URL is required", "url.required")
     if len(url) > MAX_ADDRESS:
-        return f"a webhook URL has at most {MAX_ADDRESS} characters"
+        return Problem(
+            "a webhook URL has at most %(max)s characters", "url.too_long", max=MAX_ADDRESS
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return f"must be an https:// (or http://) URL, got {url!r}"
+        return Problem("must be an https:// (or http://) URL, got %(url)r", "url.not_http", url=url)
     if any(c.isspace() for c in url):
-        return "a webhook URL has no spaces"
+        return Problem("a webhook URL has no spaces", "url.spaces")
     return None
 
 
-def telegram_chat_error(address: str) -> str | None:
+def telegram_chat_error(address: str) -> Problem | None:
     try:
         chat_id = int(address)
     except ValueError:
-        return f"a Telegram chat id is a number, got {address!r}"
+        return Problem(
+            "a Telegram chat id is a number, got %(address)r",
+            "address.not_chat_id",
+            address=address,
+        )
     if chat_id <= 0:
-        return "a person's Telegram chat is a private chat (a positive id)"
+        return Problem(
+            "a person's Telegram chat is a private chat (a positive id)", "address.not_private_chat"
+        )
     return None
 
 

@@ -37,16 +37,34 @@ def link_group(
     """Link a group chat to a role (alerts paging that role) or to a department
     (alerts for incidents it is responsible for); re-linking changes the target."""
     if (role is None) == (department_code is None):
-        raise ValidationError("give exactly one of a role or a department", field="role")
+        raise ValidationError(
+            "give exactly one of a role or a department",
+            field="role",
+            code="role.give_exactly_role_department",
+        )
     if chat_id >= 0:
-        raise ValidationError("group chat ids are negative (e.g. -100…)", field="chat_id")
+        raise ValidationError(
+            "group chat ids are negative (e.g. -100…)",
+            field="chat_id",
+            code="chat_id.group_chat_ids_negative",
+        )
     department_id: int | None = None
     if role is not None and role not in ROLES:
-        raise ValidationError(f"unknown role {role!r}; one of {', '.join(ROLES)}", field="role")
+        raise ValidationError(
+            "unknown role %(role)r; one of %(choices)s",
+            field="role",
+            code="role.unknown_role",
+            params={"role": role, "choices": ", ".join(ROLES)},
+        )
     if department_code is not None:
         dept = session.scalars(select(Department).where(Department.code == department_code)).first()
         if dept is None:
-            raise ValidationError(f"no department {department_code!r}", field="department")
+            raise ValidationError(
+                "no department %(department_code)r",
+                field="department",
+                code="department.no_department",
+                params={"department_code": department_code},
+            )
         department_id = dept.id
     group = session.scalars(select(TelegramGroup).where(TelegramGroup.chat_id == chat_id)).first()
     if group is None:

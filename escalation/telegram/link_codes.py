@@ -69,7 +69,11 @@ def issue_code(session: Session, *, person_id: int, now: datetime, secret_key: s
     """A new code for ``person_id``; any older unused code stops working."""
     person = person_by_id(session, person_id)
     if not person.active:
-        raise ValidationError("an inactive person cannot link Telegram", field="person")
+        raise ValidationError(
+            "an inactive person cannot link Telegram",
+            field="person",
+            code="person.inactive_person_cannot_link",
+        )
     session.execute(
         update(TelegramLinkCode)
         .where(
