@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.policy import OutboxPolicy
 from escalation.channels.base import Channel, ChannelError, OutgoingMessage, accepting
 from escalation.models import BULLETIN_KINDS, Bulletin, Destination
+from escalation.write_backs import retry_delay
 from incidents.errors import ValidationError
 from incidents.org import Person
 from incidents.responsibility import holders
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 # Channels a bulletin can go to: everything but the in-app inbox (its rows belong to an
 # incident's notification) and the console broadcast (a demo log).
 SKIPPED_CHANNELS = frozenset({"inbox", "console"})
-MAX_BACKOFF = timedelta(minutes=30)
 # The kind an outgoing bulletin carries: channels render it as plain text with a link.
 MESSAGE_KIND = "bulletin"
 
@@ -300,11 +300,6 @@ def _message(session: Session, row: Bulletin) -> OutgoingMessage:
     )
 
 
-def _backoff(policy: OutboxPolicy, attempt: int) -> timedelta:
-    wait: timedelta = policy.backoff_base * (2 ** max(attempt - 1, 0))
-    return min(wait, MAX_BACKOFF)
-
-
 def deliver_bulletins(
     factory: sessionmaker[Session],
     *,
@@ -354,7 +349,7 @@ def deliver_bulletins(
                 wait = (
                     timedelta(seconds=retry_after)
                     if retry_after is not None
-                    else _backoff(policy, message.attempt)
+                    else retry_delay(policy, message.attempt)
                 )
                 values |= {"status": "pending", "next_attempt_at": now + wait}
                 done.retried += 1

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, bindparam, case, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from config.policy import Policy
+from config.policy import OutboxPolicy, Policy
 from escalation.claims import Claim
 from escalation.handover import hand_on, handed_on
 from escalation.models import DeliveryAttempt, Destination, Notification
@@ -47,7 +47,12 @@ class Outcome:
 
 def backoff(policy: Policy, attempt: int) -> timedelta:
     """Delay before retry number ``attempt`` (1-based) of a temporary failure."""
-    delay: timedelta = policy.outbox.backoff_base * (2 ** max(attempt - 1, 0))
+    return retry_delay(policy.outbox, attempt)
+
+
+def retry_delay(outbox: OutboxPolicy, attempt: int) -> timedelta:
+    """:func:`backoff` from the outbox's part of the policy (bulletins use it too)."""
+    delay: timedelta = outbox.backoff_base * (2 ** max(attempt - 1, 0))
     return min(delay, MAX_BACKOFF)
 
 
