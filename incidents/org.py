@@ -159,5 +159,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the token may do (incidents.tokens.SCOPES): "full" is whatever its person may
+    # do through the API; "intake" posts monitoring alerts and nothing else.
+    scope: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
 
     person: Mapped[Person] = relationship()
