@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import importlib
 
-from incidents import audit, models, org, rosters, sessions  # noqa: F401  (imported for their tables)
+from incidents import (  # noqa: F401  (imported for their tables)
+    audit,
+    calendar_feeds,
+    models,
+    org,
+    rosters,
+    sessions,
+)
 from incidents.db import Base
 
 # Model modules of the higher layers; each appears when its issue lands.
