@@ -383,13 +383,23 @@ def holiday_warning(session: Session, now: datetime, zone: str = DEFAULT_ZONE) -
 def _person(session: Session, person_id: int, field: str) -> Person:
     person = session.get(Person, person_id)
     if person is None or not person.active:
-        raise ValidationError(f"unknown or inactive person {person_id}", field=field)
+        raise ValidationError(
+            "unknown or inactive person %(id)s",
+            field=field,
+            code="person.unknown",
+            params={"id": person_id},
+        )
     return person
 
 
 def _role(role: str) -> str:
     if role not in ROLES:
-        raise ValidationError(f"must be one of {', '.join(ROLES)}, got {role!r}", field="role")
+        raise ValidationError(
+            "must be one of %(choices)s, got %(value)r",
+            field="role",
+            code="choice",
+            params={"choices": ", ".join(ROLES), "value": role},
+        )
     return role
 
 
@@ -409,7 +419,12 @@ def ensure_roster(
     try:
         ZoneInfo(timezone)
     except (ValueError, OSError, KeyError):
-        raise ValidationError(f"unknown time zone {timezone!r}", field="timezone") from None
+        raise ValidationError(
+            "unknown time zone %(zone)r",
+            field="timezone",
+            code="timezone.unknown",
+            params={"zone": timezone},
+        ) from None
     roster = Roster(role=role, name=name or role, timezone=timezone, created_at=now)
     session.add(roster)
     session.flush()
@@ -442,26 +457,41 @@ def set_rotation(
     the past is never rewritten)."""
     roster = ensure_roster(session, role, actor=actor, now=now)
     if not people:
-        raise ValidationError("must name at least one person", field="people")
+        raise ValidationError("must name at least one person", field="people", code="required")
     for i, pid in enumerate(people):
         _person(session, pid, f"people[{i}]")
     for i, pid in enumerate(holiday_people or []):
         _person(session, pid, f"holiday_people[{i}]")
     if period not in PERIODS:
         raise ValidationError(
-            f"must be one of {', '.join(PERIODS)}, got {period!r}", field="period"
+            "must be one of %(choices)s, got %(value)r",
+            field="period",
+            code="choice",
+            params={"choices": ", ".join(PERIODS), "value": period},
         )
     parsed: list[time] = []
     for i, h in enumerate(handoffs):
         try:
             t = time.fromisoformat(h)
         except ValueError:
-            raise ValidationError(f"must be HH:MM, got {h!r}", field=f"handoffs[{i}]") from None
+            raise ValidationError(
+                "must be HH:MM, got %(value)r",
+                field=f"handoffs[{i}]",
+                code="time",
+                params={"value": h},
+            ) from None
         if t in parsed:
-            raise ValidationError(f"{h} is listed twice", field=f"handoffs[{i}]")
+            raise ValidationError(
+                "%(value)s is listed twice",
+                field=f"handoffs[{i}]",
+                code="duplicate",
+                params={"value": h},
+            )
         parsed.append(t.replace(second=0, microsecond=0))
     if not parsed:
-        raise ValidationError("must name at least one handoff time", field="handoffs")
+        raise ValidationError(
+            "must name at least one handoff time", field="handoffs", code="required"
+        )
     start = max(effective_from or now, now)
     rotation = RosterRotation(
         roster_id=roster.id,
@@ -514,14 +544,18 @@ def add_override(
     only from ``now`` on: a past moment keeps the answer it had."""
     roster = roster_for(session, _role(role))
     if roster is None:
-        raise NotFound(f"no roster for {role}")
+        raise NotFound(
+            "no roster for %(role)s", field="role", code="roster.none", params={"role": role}
+        )
     _person(session, person_id, "person_id")
     if replaces_id is not None:
         _person(session, replaces_id, "replaces_id")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise ValidationError("must carry a time zone", field="starts_at")
+        raise ValidationError("must carry a time zone", field="starts_at", code="timezone.missing")
     if ends_at <= starts_at:
-        raise ValidationError("must be after starts_at", field="ends_at")
+        raise ValidationError(
+            "must be after the start", field="ends_at", code="ends_at.before_start"
+        )
     override = RosterOverride(
         roster_id=roster.id,
         person_id=person_id,
@@ -570,11 +604,13 @@ def swap(
     a = shift_at(session, role, first)
     b = shift_at(session, role, second)
     if a is None or a.person_id is None:
-        raise ValidationError("nobody is on duty then", field="first")
+        raise ValidationError("nobody is on duty then", field="first", code="roster.nobody")
     if b is None or b.person_id is None:
-        raise ValidationError("nobody is on duty then", field="second")
+        raise ValidationError("nobody is on duty then", field="second", code="roster.nobody")
     if a.person_id == b.person_id:
-        raise ValidationError("the same person holds both shifts", field="second")
+        raise ValidationError(
+            "the same person holds both shifts", field="second", code="swap.same_person"
+        )
     key = f"{role}:{a.starts_at.isoformat()}:{b.starts_at.isoformat()}:{now.isoformat()}"
     one = add_override(
         session,
@@ -611,7 +647,9 @@ def revoke_override(
     """End an override from ``now`` (both halves of a swap); earlier moments keep it."""
     override = session.get(RosterOverride, override_id)
     if override is None:
-        raise NotFound(f"no override {override_id}")
+        raise NotFound(
+            "no override %(id)s", field="id", code="not_found", params={"id": override_id}
+        )
     group = [override]
     if override.swap_key:
         group = list(
@@ -696,7 +734,12 @@ def set_holiday(
 ) -> None:
     """Mark ``day`` a holiday or a 调休 workday, or clear it (``kind=None``); audited."""
     if kind is not None and kind not in HOLIDAY_KINDS:
-        raise ValidationError(f"must be one of {', '.join(HOLIDAY_KINDS)}", field="kind")
+        raise ValidationError(
+            "must be one of %(choices)s",
+            field="kind",
+            code="choice",
+            params={"choices": ", ".join(HOLIDAY_KINDS)},
+        )
     row = session.get(HolidayDay, day.isoformat())
     before = row.kind if row is not None else None
     if kind is None:
