@@ -37,6 +37,9 @@ SEES_ALL = frozenset(
 HANDLERS = frozenset({"duty_officer", "command_center_head"})
 # Roles that may acknowledge any incident: the chain above every department.
 ACKNOWLEDGE_ANY = frozenset({"command_center_head", "deputy_director_netsec", "director"})
+# Roles that keep the duty rosters and the holiday table: the command center's head, who
+# signs off the monthly duty table (值班表), and the deputy director in charge above it.
+ROSTER_KEEPERS = frozenset({"command_center_head", "deputy_director_netsec"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class Capabilities:
     @property
     def can_manage_org(self) -> bool:
         return self.is_admin
+
+    @property
+    def can_manage_rosters(self) -> bool:
+        return self.is_admin or bool(self.roles & ROSTER_KEEPERS)
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
