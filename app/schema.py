@@ -22,6 +22,7 @@ LAYER_MODEL_MODULES = (
     "escalation.models",
     "escalation.telegram.models",
     "escalation.intake",
+    "escalation.handoffs",
     "accountability.models",
 )
 

@@ -169,6 +169,9 @@ class Settings:
     audit_checkpoint_minutes: int = 60
     audit_daily_at: dt_time = dt_time(8, 0)
     audit_daily_group: str = "leading_group_office"
+    # A duty handoff (交接班) not acknowledged this many minutes after it was written is
+    # reminded once (escalation.handoff_watch).
+    handoff_ack_minutes: int = 30
     trusted_proxies: int = 0
     # Failed logins one client address may make per window, across every web worker.
     login_address_limit: int = 20
@@ -230,6 +233,7 @@ def _audit_and_proxies(env: Mapping[str, str], instance: Path, production: bool)
         ),
         "audit_daily_at": _clock_time(env, PREFIX + "AUDIT_DAILY_AT", dt_time(8, 0)),
         "audit_daily_group": _group_name(env, PREFIX + "AUDIT_DAILY_GROUP"),
+        "handoff_ack_minutes": env_int(env, PREFIX + "HANDOFF_ACK_MINUTES", 30, minimum=1),
         "trusted_proxies": env_int(env, PREFIX + "TRUSTED_PROXIES", 0, minimum=0),
         "login_address_limit": env_int(env, PREFIX + "LOGIN_ADDRESS_LIMIT", 20, minimum=1),
         "login_address_window_seconds": env_int(
