@@ -1,0 +1,495 @@
+"""Import a month of the duty roster (值班表) from the xlsx or CSV file an office keeps.
+
+The layout (``docs/roster.md`` shows it, ``docs/roster-sample.xlsx`` is an example):
+
+- the first worksheet of an xlsx workbook, or a CSV file (UTF-8, with or without a BOM,
+  or GB18030 as Excel saves it on a Chinese Windows);
+- title rows may come first; the **header row** is the first of the first
+  ``HEADER_SCAN`` rows that has a date column (``日期`` or ``date``);
+- one column per roster role, headed in Chinese or English (``ROLE_HEADERS``): 值班员 /
+  ``duty_officer``, 带班领导 / ``duty_leader``, 技术值班 / ``technical_oncall``; at least
+  one of them. Other columns (星期, 备注, phone numbers…) are ignored;
+- **one row per day** of the month: the date (a date cell, ``2026-12-01``,
+  ``2026/12/1``, ``2026年12月1日`` or ``12月1日``, a trailing ``(周二)`` allowed), then
+  in each role's column the person, by login or by name. An empty cell leaves that day
+  to the rotation; blank rows are skipped.
+
+A row's person holds the role's duty for that day's shift: from the role's first
+handoff time on that date (the rotation in effect at the start of the month, else
+``DEFAULT_HANDOFF``) to the same time the next day, in the roster's time zone.
+
+Importing writes the month as **overrides** (``incidents.rosters.add_override``, kind
+``import``) in the caller's one transaction: the rotation stays as it is, and the file
+says who covers which day. Importing a month again revokes the previous import's
+overrides of that month first (revoked, never deleted), so the new file replaces the old.
+Days already over are skipped (the past is never rewritten); a day in progress counts from
+now on. Every change is audited, and one ``roster.imported`` event records the file's
+name, its SHA-256 and the counts.
+
+Everything is read and checked before anything is written. Any problem — an unknown
+person, a bad date, a date outside the month, a day given twice, a missing header —
+raises ``ValidationError`` naming the row and the column ("row 7, column C (带班领导):
+no person named 张三"), with ``row``, ``column`` and ``header`` in its params; the caller
+rolls back and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.audit import Actor, record
+from incidents.errors import ValidationError
+from incidents.org import Person
+from incidents.rosters import (
+    DEFAULT_ZONE,
+    ROLES,
+    RosterOverride,
+    RosterRotation,
+    ensure_roster,
+    revoke_override,
+    roster_for,
+    rotation_at,
+)
+from incidents.rosters import (
+    add_override as add_roster_override,
+)
+
+DEFAULT_HANDOFF = time(8, 30)  # the usual 08:30–08:30 shift of a command center
+HEADER_SCAN = 10  # title rows allowed above the header
+MAX_ROWS = 200  # a month is 31 rows; more is not a monthly roster
+MAX_BYTES = 2 * 1024 * 1024
+IMPORT_KIND = "import"
+
+# The names each role goes by in a roster's header (compared after ``_normal``).
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "duty_officer": ("值班员", "Duty officer"),
+    "duty_leader": ("带班领导", "Leader on duty"),
+    "technical_oncall": ("技术值班", "Technical on-call"),
+}
+DATE_HEADERS = ("日期", "date", "值班日期", "day")
+ROLE_HEADERS: dict[str, tuple[str, ...]] = {
+    "duty_officer": ("值班员", "值班人员", "duty_officer", "duty officer"),
+    "duty_leader": ("带班领导", "值班领导", "duty_leader", "duty leader", "leader on duty"),
+    "technical_oncall": (
+        "技术值班",
+        "技术值班员",
+        "technical_oncall",
+        "technical on-call",
+        "technical oncall",
+        "technical on call",
+    ),
+}
+
+_FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_WEEKDAY_SUFFIX = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
+
+
+@dataclass(frozen=True)
+class Where:
+    """A cell of the file: its row number and column letter as a spreadsheet shows them."""
+
+    row: int
+    column: str
+    header: str
+
+    def error(self, problem: str, **params: object) -> ValidationError:
+        return ValidationError(
+            "row %(row)s, column %(column)s (%(header)s): " + problem,
+            field="file",
+            code="roster_import.cell",
+            params={"row": self.row, "column": self.column, "header": self.header, **params},
+        )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    day: date
+    role: str
+    person_id: int
+    row: int
+
+
+@dataclass
+class ImportResult:
+    month: str
+    sha256: str
+    days: int = 0  # rows read
+    overrides: dict[str, int] = field(default_factory=dict)  # per role, written
+    revoked: int = 0  # overrides of an earlier import of the month
+    skipped_past: int = 0  # assignments whose shift was already over
+    assignments: list[Assignment] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "month": self.month,
+            "sha256": self.sha256,
+            "days": self.days,
+            "overrides": dict(self.overrides),
+            "revoked": self.revoked,
+            "skipped_past": self.skipped_past,
+        }
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def parse_month(text: str) -> date:
+    """``2026-12`` → the first day of that month; a 422 naming ``month`` otherwise."""
+    found = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise ValidationError(
+            "must be a month as YYYY-MM, got %(value)r",
+            field="month",
+            code="roster_import.month",
+            params={"value": text},
+        )
+    return date(int(found.group(1)), int(found.group(2)), 1)
+
+
+def read_rows(data: bytes, filename: str = "") -> list[list[object]]:
+    """The cells of the file, row by row: an xlsx workbook's first sheet, or CSV."""
+    if len(data) > MAX_BYTES:
+        raise ValidationError(
+            "the file is larger than %(limit)s bytes",
+            field="file",
+            code="roster_import.too_large",
+            params={"limit": MAX_BYTES},
+        )
+    if data.startswith(b"PK\x03\x04") or filename.lower().endswith((".xlsx", ".xlsm")):
+        return _xlsx_rows(data)
+    return _csv_rows(data)
+
+
+def _xlsx_rows(data: bytes) -> list[list[object]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises zip, XML and key errors for a broken file
+        raise ValidationError(
+            "not a readable xlsx workbook", field="file", code="roster_import.not_xlsx"
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        rows: list[list[object]] = []
+        for values in sheet.iter_rows(values_only=True):
+            rows.append(list(values))
+            if len(rows) > MAX_ROWS + HEADER_SCAN:
+                break
+        return rows
+    finally:
+        book.close()
+
+
+def _csv_rows(data: bytes) -> list[list[object]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        break
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise ValidationError(
+            "the CSV file is neither UTF-8 nor GB18030", field="file", code="roster_import.encoding"
+        )
+    if "\x00" in text:
+        raise ValidationError(
+            "not a CSV file (it holds NUL characters)", field="file", code="roster_import.not_csv"
+        )
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise ValidationError(
+            "not a readable CSV file: %(reason)s",
+            field="file",
+            code="roster_import.not_csv",
+            params={"reason": str(exc)},
+        ) from None
+
+
+def _normal(value: object) -> str:
+    text = "" if value is None else str(value)
+    return " ".join(text.replace("_", " ").replace("-", " ").split()).lower()
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class Layout:
+    header_row: int  # 1-based
+    date_column: int  # 0-based
+    roles: dict[str, int]  # role -> 0-based column
+    headers: dict[int, str]  # 0-based column -> the header as written
+
+
+def find_layout(rows: Sequence[Sequence[object]]) -> Layout:
+    """The header row and the columns it names; a 422 naming the row when it is missing."""
+    dates = {_normal(h) for h in DATE_HEADERS}
+    aliases = {_normal(a): role for role, names in ROLE_HEADERS.items() for a in names}
+    for index, row in enumerate(rows[:HEADER_SCAN]):
+        normal = [_normal(cell) for cell in row]
+        if not any(cell in dates for cell in normal):
+            continue
+        number = index + 1
+        headers = {i: _text(cell) for i, cell in enumerate(row)}
+        date_column = next(i for i, cell in enumerate(normal) if cell in dates)
+        roles: dict[str, int] = {}
+        for i, cell in enumerate(normal):
+            role = aliases.get(cell)
+            if role is None:
+                continue
+            if role in roles:
+                raise Where(number, get_column_letter(i + 1), headers[i]).error(
+                    "%(role)s has a column already: %(other)s",
+                    role=role,
+                    other=get_column_letter(roles[role] + 1),
+                )
+            roles[role] = i
+        if not roles:
+            raise ValidationError(
+                "row %(row)s: the header names no roster column (值班员 duty_officer, "
+                "带班领导 duty_leader, 技术值班 technical_oncall)",
+                field="file",
+                code="roster_import.no_role_column",
+                params={"row": number},
+            )
+        return Layout(number, date_column, roles, headers)
+    raise ValidationError(
+        "row %(row)s: no header row; one of the first %(scan)s rows must name the columns, "
+        "with a 日期 (date) column",
+        field="file",
+        code="roster_import.no_header",
+        params={"row": 1, "scan": HEADER_SCAN},
+    )
+
+
+def parse_day(value: object, month: date, where: Where) -> date:
+    """A date cell as a date of ``month``'s year; a 422 naming the cell otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _WEEKDAY_SUFFIX.sub("", _text(value))
+    full = _FULL_DATE.match(text)
+    short = _MONTH_DAY.match(text)
+    try:
+        if full is not None:
+            return date(int(full.group(1)), int(full.group(2)), int(full.group(3)))
+        if short is not None:
+            return date(month.year, int(short.group(1)), int(short.group(2)))
+    except ValueError:
+        pass
+    raise where.error("%(value)r is not a date", value=_text(value))
+
+
+class People:
+    """The organisation's people by login and by name, read once per import."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_login: dict[str, Person] = {}
+        self.by_name: dict[str, list[Person]] = {}
+        for person in session.scalars(select(Person)):
+            self.by_login[person.login] = person
+            self.by_name.setdefault(person.name.strip(), []).append(person)
+
+    def find(self, text: str, where: Where) -> Person:
+        person = self.by_login.get(text)
+        if person is None:
+            named = self.by_name.get(text, [])
+            if not named:
+                raise where.error("no person named %(value)s", value=text)
+            if len(named) > 1:
+                raise where.error(
+                    "%(count)s people are named %(value)s; give the login",
+                    value=text,
+                    count=len(named),
+                )
+            person = named[0]
+        if not person.active:
+            raise where.error("%(value)s is no longer active", value=text)
+        return person
+
+
+@dataclass(frozen=True)
+class Plan:
+    roles: list[str]  # the roles the file has a column for
+    days: list[date]  # the days the file has a row for
+    assignments: list[Assignment]
+
+
+def plan(session: Session, rows: Sequence[Sequence[object]], month: date) -> Plan:
+    """Who covers which day, read from ``rows`` and checked; writes nothing."""
+    layout = find_layout(rows)
+    people = People(session)
+    data_rows = rows[layout.header_row :]
+    if len(data_rows) > MAX_ROWS:
+        raise ValidationError(
+            "row %(row)s: more than %(limit)s rows under the header; one row per day",
+            field="file",
+            code="roster_import.too_many_rows",
+            params={"row": layout.header_row + MAX_ROWS + 1, "limit": MAX_ROWS},
+        )
+    seen: dict[date, int] = {}
+    out: list[Assignment] = []
+    columns = [layout.date_column, *layout.roles.values()]
+    for offset, row in enumerate(data_rows):
+        number = layout.header_row + offset + 1
+
+        def cell(column: int, row: Sequence[object] = row) -> object:
+            return row[column] if column < len(row) else None
+
+        if all(_text(cell(c)) == "" for c in columns):
+            continue  # a blank line, or one holding only notes
+        where = _where(layout, number, layout.date_column)
+        raw = cell(layout.date_column)
+        if _text(raw) == "":
+            raise where.error("the date is missing")
+        day = parse_day(raw, month, where)
+        if (day.year, day.month) != (month.year, month.month):
+            raise where.error(
+                "%(day)s is not in %(month)s", day=day.isoformat(), month=month.strftime("%Y-%m")
+            )
+        if day in seen:
+            raise where.error(
+                "%(day)s is given twice (first on row %(other)s)",
+                day=day.isoformat(),
+                other=seen[day],
+            )
+        seen[day] = number
+        for role, column in layout.roles.items():
+            text = _text(cell(column))
+            if not text:
+                continue
+            person = people.find(text, _where(layout, number, column))
+            out.append(Assignment(day, role, person.id, number))
+    if not seen:
+        raise ValidationError(
+            "row %(row)s: no day rows under the header",
+            field="file",
+            code="roster_import.no_rows",
+            params={"row": layout.header_row + 1},
+        )
+    return Plan(sorted(layout.roles, key=ROLES.index), list(seen), out)
+
+
+def _where(layout: Layout, row: int, column: int) -> Where:
+    return Where(row, get_column_letter(column + 1), layout.headers.get(column, ""))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _shift_start(session: Session, role: str, month_start: date) -> tuple[ZoneInfo, time]:
+    """The roster's zone and the time of day its daily shift starts for ``month_start``."""
+    roster = roster_for(session, role)
+    zone = ZoneInfo(roster.timezone if roster is not None else DEFAULT_ZONE)
+    if roster is None:
+        return zone, DEFAULT_HANDOFF
+    at = datetime.combine(month_start, time(0), tzinfo=zone)
+    rotation = (
+        rotation_at(session, roster.id, at)
+        or session.scalars(
+            select(RosterRotation)
+            .where(RosterRotation.roster_id == roster.id)
+            .order_by(RosterRotation.effective_from)
+            .limit(1)
+        ).first()
+    )
+    if rotation is None:
+        return zone, DEFAULT_HANDOFF
+    return zone, min(rotation.handoff_times)
+
+
+def import_month(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    month: str,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Write the month of ``data`` as import overrides (see the module's docstring).
+
+    Raises ``ValidationError`` naming the row and column before writing anything; the
+    caller's transaction holds every write, so committing it or rolling back is all or
+    nothing. With ``dry_run`` the file is only checked.
+    """
+    first = parse_month(month)
+    rows = read_rows(data, filename)
+    planned = plan(session, rows, first)
+    assignments = planned.assignments
+    result = ImportResult(
+        month=first.strftime("%Y-%m"),
+        sha256=hashlib.sha256(data).hexdigest(),
+        days=len(planned.days),
+        assignments=assignments,
+    )
+    roles = planned.roles
+    result.overrides = dict.fromkeys(roles, 0)
+    if dry_run:
+        return result
+    following = (first + timedelta(days=32)).replace(day=1)
+    for role in roles:
+        roster = ensure_roster(session, role, actor=actor, now=now)
+        zone, start_time = _shift_start(session, role, first)
+        window_start = datetime.combine(first, start_time, tzinfo=zone)
+        window_end = datetime.combine(following, start_time, tzinfo=zone)
+        for earlier in session.scalars(
+            select(RosterOverride).where(
+                RosterOverride.roster_id == roster.id,
+                RosterOverride.kind == IMPORT_KIND,
+                RosterOverride.revoked_at.is_(None),
+                RosterOverride.starts_at >= window_start,
+                RosterOverride.starts_at < window_end,
+            )
+        ):
+            revoke_override(session, earlier.id, actor=actor, now=now)
+            result.revoked += 1
+        for a in (a for a in assignments if a.role == role):
+            starts = datetime.combine(a.day, start_time, tzinfo=zone)
+            ends = datetime.combine(a.day + timedelta(days=1), start_time, tzinfo=zone)
+            if ends <= now:
+                result.skipped_past += 1
+                continue
+            add_roster_override(
+                session,
+                role,
+                person_id=a.person_id,
+                starts_at=starts,
+                ends_at=ends,
+                actor=actor,
+                now=now,
+                reason=f"{filename or 'roster'} {result.month} row {a.row}",
+                kind=IMPORT_KIND,
+            )
+            result.overrides[role] += 1
+    record(
+        session,
+        actor=actor,
+        kind="roster.imported",
+        subject_type="roster",
+        subject_id=None,
+        data={"file": filename, **result.to_dict()},
+        now=now,
+    )
+    return result
