@@ -104,13 +104,8 @@ class Where:
     column: str
     header: str
 
-    def error(self, problem: str, **params: object) -> ValidationError:
-        return ValidationError(
-            "row %(row)s, column %(column)s (%(header)s): " + problem,
-            field="file",
-            code="roster_import.cell",
-            params={"row": self.row, "column": self.column, "header": self.header, **params},
-        )
+    def params(self, **more: object) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "header": self.header, **more}
 
 
 @dataclass(frozen=True)
@@ -257,10 +252,13 @@ def find_layout(rows: Sequence[Sequence[object]]) -> Layout:
             if role is None:
                 continue
             if role in roles:
-                raise Where(number, get_column_letter(i + 1), headers[i]).error(
+                where = Where(number, get_column_letter(i + 1), headers[i])
+                raise ValidationError(
+                    "row %(row)s, column %(column)s (%(header)s): "
                     "%(role)s has a column already: %(other)s",
-                    role=role,
-                    other=get_column_letter(roles[role] + 1),
+                    field="file",
+                    code="roster_import.duplicate_column",
+                    params=where.params(role=role, other=get_column_letter(roles[role] + 1)),
                 )
             roles[role] = i
         if not roles:
@@ -297,7 +295,12 @@ def parse_day(value: object, month: date, where: Where) -> date:
             return date(month.year, int(short.group(1)), int(short.group(2)))
     except ValueError:
         pass
-    raise where.error("%(value)r is not a date", value=_text(value))
+    raise ValidationError(
+        "row %(row)s, column %(column)s (%(header)s): %(value)r is not a date",
+        field="file",
+        code="roster_import.bad_date",
+        params=where.params(value=_text(value)),
+    )
 
 
 class People:
@@ -315,16 +318,28 @@ class People:
         if person is None:
             named = self.by_name.get(text, [])
             if not named:
-                raise where.error("no person named %(value)s", value=text)
+                raise ValidationError(
+                    "row %(row)s, column %(column)s (%(header)s): no person named %(value)s",
+                    field="file",
+                    code="roster_import.unknown_person",
+                    params=where.params(value=text),
+                )
             if len(named) > 1:
-                raise where.error(
+                raise ValidationError(
+                    "row %(row)s, column %(column)s (%(header)s): "
                     "%(count)s people are named %(value)s; give the login",
-                    value=text,
-                    count=len(named),
+                    field="file",
+                    code="roster_import.ambiguous_person",
+                    params=where.params(value=text, count=len(named)),
                 )
             person = named[0]
         if not person.active:
-            raise where.error("%(value)s is no longer active", value=text)
+            raise ValidationError(
+                "row %(row)s, column %(column)s (%(header)s): %(value)s is no longer active",
+                field="file",
+                code="roster_import.inactive_person",
+                params=where.params(value=text),
+            )
         return person
 
 
@@ -361,17 +376,27 @@ def plan(session: Session, rows: Sequence[Sequence[object]], month: date) -> Pla
         where = _where(layout, number, layout.date_column)
         raw = cell(layout.date_column)
         if _text(raw) == "":
-            raise where.error("the date is missing")
+            raise ValidationError(
+                "row %(row)s, column %(column)s (%(header)s): the date is missing",
+                field="file",
+                code="roster_import.missing_date",
+                params=where.params(),
+            )
         day = parse_day(raw, month, where)
         if (day.year, day.month) != (month.year, month.month):
-            raise where.error(
-                "%(day)s is not in %(month)s", day=day.isoformat(), month=month.strftime("%Y-%m")
+            raise ValidationError(
+                "row %(row)s, column %(column)s (%(header)s): %(day)s is not in %(month)s",
+                field="file",
+                code="roster_import.outside_month",
+                params=where.params(day=day.isoformat(), month=month.strftime("%Y-%m")),
             )
         if day in seen:
-            raise where.error(
+            raise ValidationError(
+                "row %(row)s, column %(column)s (%(header)s): "
                 "%(day)s is given twice (first on row %(other)s)",
-                day=day.isoformat(),
-                other=seen[day],
+                field="file",
+                code="roster_import.duplicate_day",
+                params=where.params(day=day.isoformat(), other=seen[day]),
             )
         seen[day] = number
         for role, column in layout.roles.items():
