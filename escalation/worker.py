@@ -47,6 +47,8 @@ from escalation.bulletins import deliver_bulletins
 from escalation.channels.base import AttachmentSource, Channel, make_channel
 from escalation.channels.robots import ROBOT_KINDS
 from escalation.destinations import ensure_broadcast
+from escalation.handoff_watch import CHECK_SECONDS as HANDOFF_CHECK_SECONDS
+from escalation.handoff_watch import HandoffDuty
 from escalation.handover import hand_on_overdue
 from escalation.outbox import deliver
 from escalation.policy_people import refuse_unknown_people
@@ -159,12 +161,14 @@ def run_worker(
     sweep_batch: int = 500,
     deliver_batch: int = 100,
     audit_duty: CheckpointDuty | None = None,
+    handoff_duty: HandoffDuty | None = None,
 ) -> None:
     """Run until ``stop`` is set (or SIGTERM/SIGINT when on the main thread).
 
     ``audit_duty``: checkpoints at an interval and the daily message to the leading
     group office (escalation.audit_watch), on a job of its own so that verifying a long
-    chain never delays a page.
+    chain never delays a page. ``handoff_duty``: the duty officer handoff (交接班) and its
+    reminder (escalation.handoff_watch), on a job of its own too.
 
     Raises :class:`WorkerAlreadyRunning` on SQLite when another worker holds the lock.
     Configuring a ``console`` channel turns on the broadcast console destination, so
@@ -245,6 +249,24 @@ def run_worker(
                     coalesce=True,
                     next_run_time=datetime.now(UTC),
                     id="audit-checkpoint",
+                )
+            if handoff_duty is not None:
+                handing = handoff_duty
+
+                def handoff_job() -> None:
+                    try:
+                        handing.run(factory, clock.now())
+                    except Exception:  # the next look may succeed (database back)
+                        logger.exception("duty handoff failed")
+
+                scheduler.add_job(
+                    handoff_job,
+                    "interval",
+                    seconds=HANDOFF_CHECK_SECONDS,
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=datetime.now(UTC),
+                    id="duty-handoff",
                 )
             scheduler.start()
             stop.wait()
@@ -344,6 +366,12 @@ def audit_duty_from_settings(settings: Settings, policy: Policy) -> CheckpointDu
     )
 
 
+def handoff_duty_from_settings(settings: Settings, policy: Policy) -> HandoffDuty:
+    """The worker's handoff duty: times shown in the policy's zone, reminded after
+    ``FENGHUO_HANDOFF_ACK_MINUTES``."""
+    return HandoffDuty(tz=policy.tz, ack_after=timedelta(minutes=settings.handoff_ack_minutes))
+
+
 def close_channels(channels: Mapping[str, Channel]) -> None:
     """Release what channels hold (Telegram's event loop and sender lock)."""
     for channel in channels.values():
@@ -378,6 +406,7 @@ def run_worker_from_settings(
                 sweep_seconds=settings.sweep_seconds,
                 stop=stop,
                 audit_duty=audit_duty_from_settings(settings, policy),
+                handoff_duty=handoff_duty_from_settings(settings, policy),
             )
         finally:
             close_channels(channels)
