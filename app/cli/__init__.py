@@ -72,5 +72,6 @@ from app.cli import (  # noqa: E402, F401
     data,
     destinations,
     processes,
+    rosters,
     telegram_links,
 )
