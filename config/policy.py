@@ -17,7 +17,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from config.policy_checks import (
     read_text,
     read_zone,
 )
+from config.policy_intake import IntakePolicy
 from config.policy_law import applicable, check_against_law
 from config.policy_terms import (
     GRADES,
@@ -73,6 +74,7 @@ __all__ = [
     "UNTIL_CONDITIONS",
     "ChainStep",
     "GradePolicy",
+    "IntakePolicy",
     "ObligationSpec",
     "OutboxPolicy",
     "Policy",
@@ -435,6 +437,8 @@ class Policy:
     grades: dict[str, GradePolicy]
     redact_titles: bool
     outbox: OutboxPolicy
+    # How monitoring alerts' labels map to system, department and grade ([intake]).
+    intake: IntakePolicy = field(default_factory=IntakePolicy)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -458,12 +462,15 @@ class Policy:
                 "fallback_after": format_duration(self.outbox.fallback_after),
             },
             "grades": {name: g.to_dict() for name, g in self.grades.items()},
+            "intake": self.intake.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Policy:
         """Validate a dict shaped like :meth:`to_dict` (or the parsed TOML file)."""
-        t = Table(d, "", ("reporter_category", "timezone", "telegram", "outbox", "grades"))
+        t = Table(
+            d, "", ("reporter_category", "timezone", "telegram", "outbox", "grades", "intake")
+        )
         category = read_choice(
             t.required("reporter_category"), "reporter_category", REPORTER_CATEGORIES
         )
@@ -499,7 +506,8 @@ class Policy:
         # the obligations this reporter category does not owe (only_for) are dropped.
         check_against_law(category, grades)
         grades = {n: applicable(g, category) for n, g in grades.items()}
-        return cls(category, timezone, grades, redact, outbox)
+        intake = IntakePolicy.from_dict(t.optional("intake", {}), key="intake")
+        return cls(category, timezone, grades, redact, outbox, intake)
 
 
 # --- loading -----------------------------------------------------------------------
