@@ -43,7 +43,7 @@ from accountability.clauses import (
     SANCTIONS,
     UNCOVERED_NOTE,
 )
-from incidents.errors import ValidationError
+from incidents.errors import N_, ValidationError
 
 __all__ = [
     "CLAUSE_TEXT",
@@ -156,8 +156,15 @@ class InvalidFacts(ValidationError):
 
     field: str
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, field=field)
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        code: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, code=code, params=params)
         self.field = field
 
 
@@ -477,7 +484,12 @@ def _normalise(facts: Mapping[str, object]) -> dict[str, object]:
         raise InvalidFacts("facts must be an object of named facts", field="facts")
     unknown = sorted(str(key) for key in facts if key not in FACT_DEFAULTS)
     if unknown:
-        raise InvalidFacts(f"unknown fact {unknown[0]!r}", field=unknown[0])
+        raise InvalidFacts(
+            "unknown fact %(fact)r",
+            field=unknown[0],
+            code="unknown_fact",
+            params={"fact": unknown[0]},
+        )
     normal = {key: facts.get(key, default) for key, default in FACT_DEFAULTS.items()}
     for key, value in normal.items():
         _check_type(key, value)
@@ -489,34 +501,58 @@ def _check_type(key: str, value: object) -> None:
     # Exact type checks: JSON true is not the number 1, and 1 is not true.
     if key == "grade":
         if value is not None and value not in GRADES:
-            raise InvalidFacts(f"grade must be null or one of {', '.join(GRADES)}", field=key)
+            raise InvalidFacts(
+                "grade must be null or one of %(choices)s",
+                field=key,
+                code="grade.choice",
+                params={"choices": ", ".join(GRADES)},
+            )
     elif key in _ENUMS:
         if not isinstance(value, str) or value not in _ENUMS[key]:
-            raise InvalidFacts(f"{key} must be one of {', '.join(_ENUMS[key])}", field=key)
+            raise InvalidFacts(
+                "%(fact)s must be one of %(choices)s",
+                field=key,
+                code=f"{key}.choice",
+                params={"fact": key, "choices": ", ".join(_ENUMS[key])},
+            )
     elif key == "prior_sanctions":
         if type(value) is not int:
             raise InvalidFacts("prior_sanctions must be a whole number", field=key)
         if value < 0:
             raise InvalidFacts("prior_sanctions cannot be negative", field=key)
     elif key in _BOOL_KEYS and type(value) is not bool:
-        raise InvalidFacts(f"{key} must be true or false", field=key)
+        raise InvalidFacts(
+            "%(fact)s must be true or false", field=key, code=f"{key}.boolean", params={"fact": key}
+        )
 
 
 #: Facts that only make sense after an incident, with why (for the refusal).
 _NEED_AN_INCIDENT: Final[tuple[tuple[str, object, str], ...]] = (
-    ("reported_as_required", False, "there is nothing to report without an incident"),
-    ("concealed_or_false_report", True, "there is no report to conceal without an incident"),
-    ("cooperation", "full", "there is no investigation of an incident to cooperate with"),
+    ("reported_as_required", False, N_("there is nothing to report without an incident")),
+    (
+        "concealed_or_false_report",
+        True,
+        N_("there is no report to conceal without an incident"),
+    ),
+    (
+        "cooperation",
+        "full",
+        N_("there is no investigation of an incident to cooperate with"),
+    ),
     (
         "evidence_destroyed_or_falsified",
         True,
-        "5.4(c) reads 发生安全事件后 (after an incident): there was none",
+        N_("5.4(c) reads 发生安全事件后 (after an incident): there was none"),
     ),
-    ("force_majeure", True, "5.5(a) reads 因不可抗力导致发生的网络安全事故: there was no incident"),
+    (
+        "force_majeure",
+        True,
+        N_("5.5(a) reads 因不可抗力导致发生的网络安全事故: there was no incident"),
+    ),
     (
         "full_compliance_proven",
         True,
-        "5.5(b) reads 由未知原因导致网络安全事故发生的: there was no incident",
+        N_("5.5(b) reads 由未知原因导致网络安全事故发生的: there was no incident"),
     ),
 )
 

@@ -53,7 +53,12 @@ def check_json(value: Any, field: str = "", *, id_field: bool = False) -> None:
     elif isinstance(value, int):
         limit = MAX_ID if id_field else MAX_INTEGER
         if not -limit <= value <= limit:
-            raise ValidationError(f"must be at most {limit}", field=field or None)
+            raise ValidationError(
+                "must be at most %(max)s",
+                field=field or None,
+                code="too_large",
+                params={"max": limit},
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in key:

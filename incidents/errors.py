@@ -20,6 +20,12 @@ def _identity(text: str) -> str:
     return text
 
 
+def N_(msgid: str) -> str:  # noqa: N802 - the name gettext tools know
+    """Mark ``msgid`` for extraction where it is written apart from the error that carries it
+    (a table of reasons, a constant); the face translates it when it renders the error."""
+    return msgid
+
+
 class FenghuoError(Exception):
     """Base of the domain errors: a code, a message msgid, params and, where known, a field."""
 

@@ -1,26 +1,26 @@
 """Every user-facing string of the faces has its zh_CN translation (STYLE.md 12).
 
 The messages are extracted the way ``pybabel extract -F babel.cfg`` does — Babel's own
-extractors over the Python and the templates of ``app/`` — and held against the zh_CN
-catalogue that the running app compiles. A message added to a view or a template without
-its Chinese fails here, naming it.
+extractors, with babel.cfg's per-section keywords, over the Python and the templates of
+``app/`` and the domain errors' msgids in ``incidents/``, ``escalation/`` and
+``accountability/`` — and held against the zh_CN catalogue that the running app compiles. A
+message added to a view, a template or a raise site without its Chinese fails here, naming it.
 """
 
 from __future__ import annotations
 
-import configparser
 import re
 from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from app.i18n import TRANSLATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 # The zh_CN locale's catalogue lives in ``zh/``: Babel parses "zh_CN" as zh_Hans_CN, and
 # gettext looks for "zh_Hans_CN" and then "zh" — never "zh_CN".
 ZH = "zh"
@@ -29,24 +29,13 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdifr]")
 Message = str | tuple[str, ...]
 
 
-def _method_map() -> list[tuple[str, str]]:
-    """The extraction methods of babel.cfg, in its order."""
-    config = configparser.RawConfigParser()
-    config.read(ROOT / "babel.cfg", encoding="utf-8")
-    out = []
-    for section in config.sections():
-        method, _, pattern = section.partition(":")
-        out.append((pattern.strip(), method.strip()))
-    return out
-
-
 def extracted() -> dict[Message, str]:
-    """Every message in app/ with the file it first appears in."""
+    """Every message of babel.cfg's sections with the file it first appears in."""
     found: dict[Message, str] = {}
-    methods = _method_map()
-    options = {pattern: {"encoding": "utf-8"} for pattern, _ in methods}
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as fh:
+        methods, options = parse_mapping_cfg(fh, "babel.cfg")
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), methods, options, keywords=KEYWORDS
+        str(ROOT), methods, options, keywords=DEFAULT_KEYWORDS
     ):
         key: Message = message if isinstance(message, str) else tuple(message)
         found.setdefault(key, filename)
@@ -78,6 +67,13 @@ def test_the_extractor_finds_the_faces_messages() -> None:
     messages = extracted()
     assert "Log in" in messages  # a template
     assert "Only the command center logs incidents." in messages  # a view
+    assert "cannot be in the future" in messages  # a domain error (incidents/)
+    assert "the link code is invalid, used or expired" in messages  # escalation/
+    assert "determine the case before proposing" in messages  # accountability/
+    assert "there is no impact without an incident" in messages  # InvalidFacts
+    assert "there is nothing to report without an incident" in messages  # N_()
+    assert "an email address is required" in messages  # an address Problem
+    assert "logging incidents is for the command center (3(3))" in messages  # require()
 
 
 def test_every_message_has_a_chinese_translation() -> None:

@@ -62,7 +62,7 @@ def department(department_id: int) -> str:
     session = db()
     dept = session.get(Department, department_id)
     if dept is None:
-        raise NotFound(f"no department with id {department_id}", field="id")
+        raise NotFound("no department with id %(id)s", field="id", params={"id": department_id})
     positions = list(
         session.scalars(
             select(Position)
@@ -116,7 +116,7 @@ def person(person_id: int) -> str:
     session = db()
     found = session.get(Person, person_id)
     if found is None:
-        raise NotFound(f"no person with id {person_id}", field="id")
+        raise NotFound("no person with id %(id)s", field="id", params={"id": person_id})
     positions = list(
         session.scalars(
             select(Position)
@@ -161,7 +161,7 @@ def system(system_id: int) -> str:
     session = db()
     found = session.get(System, system_id)
     if found is None:
-        raise NotFound(f"no system with id {system_id}", field="id")
+        raise NotFound("no system with id %(id)s", field="id", params={"id": system_id})
     return render_template(
         "org/system.html",
         system=found,

@@ -143,7 +143,9 @@ def _report(incident_id: int, report_id: int) -> tuple[Incident, Report]:
     incident = visible_incident(incident_id)
     report = db().get(Report, report_id)
     if report is None or report.incident_id != incident.id:
-        raise NotFound(f"no report {report_id} for this incident", field="report_id")
+        raise NotFound(
+            "no report %(id)s for this incident", field="report_id", params={"id": report_id}
+        )
     return incident, report
 
 

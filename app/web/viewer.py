@@ -35,5 +35,5 @@ def visible_incident(incident_id: int) -> Incident:
     """
     incident = get_incident(db(), incident_id)
     if not can_view(db(), caps(), incident):
-        raise NotFound(f"no incident with id {incident_id}", field="id")
+        raise NotFound("no incident with id %(id)s", field="id", params={"id": incident_id})
     return incident
