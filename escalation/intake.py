@@ -9,6 +9,11 @@ the group, firing or resolved, adds a timeline entry and counts, and pages nobod
 one group cannot open two incidents: the insert is ``ON CONFLICT DO NOTHING`` and the
 row is then read ``FOR UPDATE``, so the second waits for the first and finds its
 incident.
+
+When the group opens its incident, the labels map to its system, responsible department,
+category and suggested grade through the policy's ``[intake]`` section
+(``escalation.intake_mapping``); an ``intake.mapped`` timeline entry says where each came
+from and which unknown label value fell back to a default.
 """
 
 from __future__ import annotations
@@ -21,12 +26,11 @@ from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from config.policy import Policy
+from escalation.intake_mapping import AlertMapping, map_alert
 from escalation.response import open_incident
 from incidents.audit import Actor, record
 from incidents.db import Base, UTCDateTime
 from incidents.inputs import IncidentInput
-from incidents.models import CATEGORIES
-from incidents.org import System
 
 
 class IntakeGroup(Base):
@@ -59,13 +63,20 @@ class Alert:
 class Notification:
     """One delivery from a monitoring system: a group and its alerts."""
 
-    source: str  # "alertmanager" or "webhook"
+    source: str  # the form: "alertmanager" or "webhook"
     key: str
     title: str
     labels: Mapping[str, str]
     alerts: Sequence[Alert]
     description: str = ""
     extra: Mapping[str, object] = field(default_factory=dict)
+    # The sending system as it names itself (the generic webhook's ``source``); the audit
+    # actor is ``monitoring:<origin>``, or ``monitoring:<source>`` without one.
+    origin: str = ""
+    # The generic webhook's explicit values; they win over the labels' mapping.
+    severity: str | None = None
+    grade: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,40 +118,65 @@ def _claim(session: Session, key: str, source: str, now: datetime) -> IntakeGrou
     return group
 
 
-def _incident_input(session: Session, note: Notification, now: datetime) -> IncidentInput:
-    labels = note.labels
-    systems: list[int] = []
-    code = labels.get("system")
-    if code:
-        found = session.scalar(select(System.id).where(System.code == code))
-        if found is not None:
-            systems.append(found)
-    category = labels.get("category", "other")
-    if category not in CATEGORIES:
-        category = "other"
+def _incident_input(mapping: AlertMapping, note: Notification, now: datetime) -> IncidentInput:
     starts = [a.starts_at for a in note.alerts if a.starts_at is not None and a.starts_at <= now]
-    given = {"title", "category", "detected_at", "description", "system_ids"}
+    given = {"title", "category", "detected_at", "description", "system_ids", "grade"}
     return IncidentInput(
         title=note.title[:300],
         description=note.description[:20000],
-        category=category,
+        category=mapping.category,
+        grade=mapping.grade,
+        grade_reason=f"monitoring: {mapping.grade_from}"[:2000],
         detected_at=min(starts) if starts else now,
-        system_ids=systems,
+        system_ids=[mapping.system_id] if mapping.system_id is not None else [],
+        responsible_department_id=mapping.department_id,
         given=given,
+    )
+
+
+def _record_mapping(
+    session: Session, *, actor: Actor, incident_id: int, mapping: AlertMapping, now: datetime
+) -> None:
+    record(
+        session,
+        actor=actor,
+        kind="intake.mapped",
+        subject_type="incident",
+        subject_id=incident_id,
+        incident_id=incident_id,
+        now=now,
+        data={
+            "reason": mapping.summary(),
+            "fallbacks": list(mapping.fallbacks),
+            "system": mapping.system_code,
+            "department": mapping.department_code,
+            "grade": mapping.grade,
+            "grade_from": mapping.grade_from,
+            "category": mapping.category,
+        },
     )
 
 
 def ingest(session: Session, *, note: Notification, now: datetime, policy: Policy) -> IntakeResult:
     """Record one notification: open the group's incident once, then only update it."""
-    actor = monitoring_actor(note.source)
+    actor = monitoring_actor(note.origin or note.source)
     group = _claim(session, f"{note.source}:{note.key}", note.source, now)
     firing = sum(1 for a in note.alerts if a.status == "firing")
     resolved = sum(1 for a in note.alerts if a.status == "resolved")
     created = group.incident_id is None
+    mapping: AlertMapping | None = None
     if created:
+        mapping = map_alert(
+            session,
+            labels=note.labels,
+            policy=policy.intake,
+            severity=note.severity,
+            grade=note.grade,
+            category=note.category,
+        )
         incident = open_incident(
             session,
-            data=_incident_input(session, note, now),
+            data=_incident_input(mapping, note, now),
             actor=actor,
             now=now,
             policy=policy,
@@ -170,6 +206,10 @@ def ingest(session: Session, *, note: Notification, now: datetime, policy: Polic
             **dict(note.extra),
         },
     )
+    if mapping is not None:
+        _record_mapping(
+            session, actor=actor, incident_id=group.incident_id, mapping=mapping, now=now
+        )
     if resolved:
         record(
             session,
