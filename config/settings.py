@@ -182,6 +182,8 @@ class Settings:
     metrics_token: str | None = None
     # A worker on its own serves its metrics on this port (none: not served).
     worker_metrics_port: int | None = None
+    # The TrueType Chinese font report PDFs embed (none: the known Debian fonts).
+    pdf_font: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -296,6 +298,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=env_choice(env, PREFIX + "LOG_FORMAT", "text", ("text", "json")),
         metrics_token=_metrics_token(env),
         worker_metrics_port=env_int(env, PREFIX + "WORKER_METRICS_PORT", 0, minimum=0) or None,
+        pdf_font=_truetype_font(env, PREFIX + "PDF_FONT"),
     )
 
 
@@ -325,3 +328,32 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     if token and len(token) < 16:
         raise ConfigError(name, "must be at least 16 characters (or unset: loopback only)")
     return token or None
+
+
+# The first four bytes of a TrueType-outline font, and of a collection of fonts.
+_TRUETYPE = (b"\x00\x01\x00\x00", b"true")
+_COLLECTION = b"ttcf"
+
+
+def _truetype_font(env: Mapping[str, str], name: str) -> Path | None:
+    """A TrueType font file (``.ttf``, or ``.ttc`` whose first face is TrueType): the
+    PDF embeds only TrueType outlines, so a CFF font (``OTTO``, as Noto CJK) is refused."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    try:
+        with path.open("rb") as font:
+            head = font.read(16)
+            if head[:4] == _COLLECTION and len(head) == 16:
+                font.seek(int.from_bytes(head[12:16], "big"))  # the first face
+                head = font.read(4)
+    except OSError as exc:
+        raise ConfigError(name, f"cannot read the font file {raw}: {exc.strerror}") from None
+    if head[:4] not in _TRUETYPE:
+        raise ConfigError(
+            name,
+            f"{raw} is not a TrueType font (an OpenType/CFF font such as Noto CJK cannot be "
+            "embedded); use one such as fonts-wqy-zenhei's wqy-zenhei.ttc",
+        )
+    return path

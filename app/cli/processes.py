@@ -72,7 +72,8 @@ def worker() -> None:
         start_http_server(settings.worker_metrics_port, addr=settings.host)
     from app.reports.attachments import ReportPdfs
 
-    pdfs = ReportPdfs(database_url=settings.database_url, tz=pol.tz)  # a report's email
+    # A report's email attachment, in the font the report page's download uses.
+    pdfs = ReportPdfs(database_url=settings.database_url, tz=pol.tz, font_path=settings.pdf_font)
     run_worker_from_settings(settings, pol, SystemClock(), attachments=pdfs)
 
 

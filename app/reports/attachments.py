@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from datetime import tzinfo
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,10 +36,12 @@ class ReportPdfs:
         tz: tzinfo,
         database_url: str | None = None,
         session_factory: sessionmaker[Session] | None = None,
+        font_path: Path | None = None,
     ) -> None:
         if (database_url is None) == (session_factory is None):
             raise ValueError("give exactly one of database_url and session_factory")
         self.tz = tz
+        self.font_path = font_path  # FENGHUO_PDF_FONT, as the report page's download
         self._url = database_url
         self._factory = session_factory
         self._engine: Engine | None = None
@@ -63,7 +66,7 @@ class ReportPdfs:
             if incident is None:
                 raise LookupError(f"no incident with id {report.incident_id}")
             document = build(session, incident, report, self.tz)
-            data = pdf.render(document)
+            data = pdf.render(document, font_path=self.font_path)
         return [Attachment(f"{document.filename}.pdf", "application/pdf", data)]
 
     def close(self) -> None:

@@ -69,6 +69,8 @@ class ReportDocument:
     basis: str
     # The newest signed checkpoint of the audit chain when the document was made (5.4(c)).
     audit_checkpoint: str = ""
+    # The filing time (UTC-aware): the creation date the PDF and DOCX files carry.
+    created_at: datetime | None = None
 
     @property
     def filename(self) -> str:
@@ -223,6 +225,7 @@ def build(session: Session, incident: Incident, report: Report, tz: tzinfo) -> R
         filed_at=zh_time(report.filed_at, tz),
         basis=basis,
         audit_checkpoint=_audit_checkpoint(session),
+        created_at=report.filed_at,
     )
 
 

@@ -1,15 +1,22 @@
 """The report document as PDF, with ReportLab.
 
 ReportLab is chosen because it is a mature, actively released pure-Python PDF library
-(BSD) that needs no system libraries and no browser, and because its built-in Adobe CID
-font ``STSong-Light`` (华文宋体 metrics) sets Chinese text without shipping or embedding a
-font file: every PDF reader carries the matching Adobe-GB1 font. Lines wrap with
-``wordWrap="CJK"``, which breaks Chinese text between characters as it should.
+(BSD) that needs no system libraries and no browser. The Chinese text is set in a
+TrueType font the machine has, embedded as a subset (``app.reports.fonts``: Debian's
+``fonts-wqy-zenhei`` unless ``FENGHUO_PDF_FONT`` names another), so the archived PDF
+shows the same glyphs on every reader. Lines wrap with ``wordWrap="CJK"``, which breaks
+Chinese text between characters as it should.
+
+The PDF's creation and modification dates are the report's filing time, not the moment
+it was rendered: the same filing gives the same bytes, and the date a reader's document
+properties show is when the report was filed.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -18,8 +25,6 @@ from reportlab.lib.enums import TA_CENTER  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import cm  # type: ignore[import-untyped]
-from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     HRFlowable,
     Paragraph,
@@ -30,17 +35,13 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from app.reports.document import ReportDocument
-
-FONT = "STSong-Light"
-_registered = False
+from app.reports.fonts import pdf_font
 
 
-def _font() -> str:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
-    return FONT
+def pdf_date(at: datetime) -> str:
+    """``at`` as a PDF date string in UTC: ``D:20261127013000+00'00'``."""
+    utc = at.astimezone(UTC)
+    return utc.strftime("D:%Y%m%d%H%M%S+00'00'")
 
 
 def _para(text: str) -> str:
@@ -48,9 +49,10 @@ def _para(text: str) -> str:
     return "<br/>".join(escape(line) for line in text.splitlines()) or "&nbsp;"
 
 
-def render(doc: ReportDocument) -> bytes:
-    """The document as a PDF (A4), ready to send or print."""
-    font = _font()
+def render(doc: ReportDocument, *, font_path: Path | None = None) -> bytes:
+    """The document as a PDF (A4), ready to send or print; ``font_path`` is the
+    configured Chinese font (``FENGHUO_PDF_FONT``), if any."""
+    font = pdf_font(font_path).name
     base = ParagraphStyle("base", fontName=font, fontSize=11.5, leading=19, wordWrap="CJK")
     title = ParagraphStyle("title", parent=base, fontSize=22, leading=30, alignment=TA_CENTER)
     kind = ParagraphStyle("kind", parent=base, fontSize=14, leading=22, alignment=TA_CENTER)
@@ -75,7 +77,11 @@ def render(doc: ReportDocument) -> bytes:
             ],
             colWidths=["64%", "36%"],
             style=TableStyle(
-                [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ]
             ),
         ),
         HRFlowable(
@@ -91,6 +97,7 @@ def render(doc: ReportDocument) -> bytes:
         colWidths=[4.4 * cm, None],
         style=TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), font),
                 ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f2f2f2")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -121,7 +128,11 @@ def render(doc: ReportDocument) -> bytes:
             ],
             colWidths=["50%", "50%"],
             style=TableStyle(
-                [("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 6)]
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ]
             ),
         ),
     ]
@@ -137,11 +148,20 @@ def render(doc: ReportDocument) -> bytes:
         title=f"{doc.title}{doc.kind_title} {doc.reference}",
         author=doc.department,
         subject=doc.title,
-        # A fixed creation date keeps the bytes reproducible for the same filing.
+        # Invariant mode fixes the document ID, so the same filing gives the same bytes;
+        # the dates it would fix at 2000-01-01 are set to the filing time below.
         invariant=1,
+        # Every page (and, by FONTNAME, every table cell) begins in this font: ReportLab's
+        # default is Helvetica, which it never embeds.
+        initialFontName=font,
     )
+    created = pdf_date(doc.created_at) if doc.created_at is not None else None
 
     def _page_number(canvas: Any, document: Any) -> None:
+        if created is not None:
+            # ReportLab has no public setter for the date; its formatter is handed the
+            # invariant timestamp and returns the string written as CreationDate/ModDate.
+            canvas.setDateFormatter(lambda *_ymdhms: created)
         canvas.saveState()
         canvas.setFont(font, 9)
         canvas.drawCentredString(A4[0] / 2, 1.2 * cm, f"— {document.page} —")

@@ -2,11 +2,13 @@
 
 Chinese text needs the East Asian font set on each run (``w:eastAsia``): Word otherwise
 falls back to a Western font and shows boxes on some machines. 宋体 for the body and 黑体
-for the title are what every Chinese Office installation has.
+for the title are what every Chinese Office installation has. The file's created and
+modified dates are the filing time.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
 from io import BytesIO
 
 from docx import Document
@@ -52,6 +54,13 @@ def render(doc: ReportDocument) -> bytes:
     section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.2)
     word.core_properties.title = f"{doc.title}{doc.kind_title} {doc.reference}"
     word.core_properties.author = doc.department
+    if doc.created_at is not None:
+        # The filing time, not the moment of rendering (python-docx writes the value
+        # with a "Z" as given, so it must be UTC); without this the template's 2013 date.
+        filed = doc.created_at.astimezone(UTC)
+        word.core_properties.created = word.core_properties.modified = filed
+        word.core_properties.last_modified_by = doc.filed_by
+        word.core_properties.revision = 1
 
     title = _line(word.add_paragraph(), doc.title, 22, bold=True, name=TITLE_FONT)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
