@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.models import EscalationChain, Receipt
+from escalation.telegram import duty_commands
 from escalation.telegram.access import checked, language_for, refuse_unlinked
 from escalation.telegram.group_links import link_group
 from escalation.telegram.incoming import Answer, Incoming, incoming_from, reply, toast
@@ -88,6 +89,8 @@ class BotActions:
             "ack": self.ack,
             "status": self.status,
             "linkgroup": self.link_group,
+            "duty": self.duty,
+            "handoff": self.handoff,
         }.get(incoming.command or "")
         if handler is not None:
             return handler(incoming, now)
@@ -233,6 +236,14 @@ class BotActions:
             person_id, login = person.id, person.login
         body = self._acknowledge(incident.id, person_id, login, lang, number, now)
         return [toast(incoming, body, alert=False)]
+
+    def duty(self, incoming: Incoming, now: datetime) -> list[Answer]:
+        """``/duty``: who is on duty now (escalation.telegram.duty_commands)."""
+        return duty_commands.duty(self.sessions, incoming, now, tz=self.tz)
+
+    def handoff(self, incoming: Incoming, now: datetime) -> list[Answer]:
+        """``/handoff``: acknowledge the sender's newest duty handoff (交接班)."""
+        return duty_commands.handoff(self.sessions, incoming, now, tz=self.tz)
 
     def link_group(self, incoming: Incoming, now: datetime) -> list[Answer]:
         """``/linkgroup role ROLE`` or ``/linkgroup department CODE``, by an administrator,

@@ -58,12 +58,16 @@ COMMANDS = {
         ("incidents", "您可查看的未结事件"),
         ("status", "事件状态:/status 编号"),
         ("ack", "确认收到事件:/ack 编号"),
+        ("duty", "当前值班人员"),
+        ("handoff", "确认交接班"),
         ("help", "帮助与关联说明"),
     ],
     "en": [
         ("incidents", "Open incidents you may see"),
         ("status", "An incident's state: /status NUMBER"),
         ("ack", "Acknowledge an incident: /ack NUMBER"),
+        ("duty", "Who is on duty now"),
+        ("handoff", "Acknowledge your duty handoff"),
         ("help", "Help and how to link your account"),
     ],
 }
@@ -106,7 +110,7 @@ def build_application(
 
         return handler
 
-    for name in ("start", "help", "incidents", "ack", "status", "linkgroup"):
+    for name in ("start", "help", "incidents", "ack", "status", "linkgroup", "duty", "handoff"):
         application.add_handler(
             CommandHandler(name, wrap(getattr(actions, name.replace("linkgroup", "link_group"))))
         )

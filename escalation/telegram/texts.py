@@ -49,6 +49,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/incidents — 您可查看的未结事件\n"
             "/status 编号 — 事件状态\n"
             "/ack 编号 — 确认收到事件\n"
+            "/duty — 当前值班人员\n"
+            "/handoff — 确认交接班\n"
             "/help — 本说明\n"
             "编号可写全(FH-2026-0007)或只写序号(7)。"
         ),
@@ -83,6 +85,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "group.role": "角色「{name}」",
         "group.department": "部门「{name}」",
         "group.bad": "没有这个角色或部门:{what}",
+        # /duty and /handoff (escalation.telegram.duty_commands).
+        "role.duty_officer": "值班员",
+        "role.duty_leader": "带班领导",
+        "role.technical_oncall": "技术值班",
+        "duty.head": "<b>当前值班</b>({now})",
+        "duty.line": "{role}:{name},至 {until}",
+        "duty.open": "{role}:{name}",
+        "duty.nobody": "{role}:值班表无人当班,由{position}承担:{names}",
+        "duty.no_roster": "{role}:未设值班表,由{position}承担:{names}",
+        "duty.none": "无人",
+        "handoff.none": "没有需要您确认的交接班。",
+        "handoff.done": "已确认交接班:{outgoing} → {incoming}({at})。",
+        "handoff.already": "{at} 的交接班已由 {who} 于 {when} 确认。",
     },
     "en": {
         "head.step": "{mark} <b>{grade} incident</b> · {category}",
@@ -118,6 +133,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/incidents — open incidents you may see\n"
             "/status NUMBER — an incident's state\n"
             "/ack NUMBER — acknowledge an incident\n"
+            "/duty — who is on duty now\n"
+            "/handoff — acknowledge your duty handoff\n"
             "/help — this help\n"
             "Write the full number (FH-2026-0007) or just the sequence (7)."
         ),
@@ -159,6 +176,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "group.role": "the role “{name}”",
         "group.department": "the department “{name}”",
         "group.bad": "No such role or department: {what}",
+        "role.duty_officer": "Duty officer",
+        "role.duty_leader": "Leader on duty",
+        "role.technical_oncall": "Technical on-call",
+        "duty.head": "<b>On duty now</b> ({now})",
+        "duty.line": "{role}: {name}, until {until}",
+        "duty.open": "{role}: {name}",
+        "duty.nobody": "{role}: nobody on the roster; the {position} answers: {names}",
+        "duty.no_roster": "{role}: no roster; the {position} answers: {names}",
+        "duty.none": "nobody",
+        "handoff.none": "There is no handoff for you to acknowledge.",
+        "handoff.done": "Handoff acknowledged: {outgoing} → {incoming} ({at}).",
+        "handoff.already": "The handoff of {at} was already acknowledged by {who} at {when}.",
     },
 }
 
