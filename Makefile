@@ -23,7 +23,7 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(STAMP)
 
-run: $(STAMP) ## Install, migrate the embedded SQLite database, seed the demo org if empty, serve on 127.0.0.1:8000
+run: $(STAMP) ## Install, migrate the embedded SQLite database, seed the demo org if empty, serve on FENGHUO_HOST:FENGHUO_PORT (127.0.0.1:8000)
 	$(BIN)/fenghuo run
 
 lint: $(TSTAMP) ## ruff (lint and format check) and mypy strict
