@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, select
@@ -21,6 +22,7 @@ from incidents.audit import Actor, record
 from incidents.db import Base, UTCDateTime
 from incidents.errors import NotFound
 from incidents.org import Person
+from incidents.rosters import ROLES, Shift, roster_for, scheduled_shift, shifts_between
 
 SECRET_BYTES = 32  # 256 bits, url-safe base64: 43 characters
 
@@ -105,3 +107,37 @@ def person_for_feed(session: Session, secret: str) -> Person | None:
         return None
     person = session.get(Person, row.person_id)
     return person if person is not None and person.active else None
+
+
+def shifts_of_person(
+    session: Session, person_id: int, start: datetime, end: datetime
+) -> list[Shift]:
+    """The person's shifts of every roster over ``[start, end)``, oldest first, one per
+    shift: a calendar shows one event per shift.
+
+    ``shifts_between`` joins a person's consecutive pieces of duty into one stretch;
+    stretches the rotation gives are cut again at its handoffs here, so each day (or
+    each day and night) is its own event. An override stays one event, however long.
+    """
+    out: list[Shift] = []
+    for role in ROLES:
+        roster = roster_for(session, role)
+        if roster is None:
+            continue
+        for piece in shifts_between(session, role, start, end):
+            if piece.person_id != person_id:
+                continue
+            if piece.override_id is not None:
+                out.append(piece)
+                continue
+            at = piece.starts_at
+            while at < piece.ends_at:
+                slot = scheduled_shift(session, roster, at)
+                until = piece.ends_at if slot is None else min(slot.ends_at, piece.ends_at)
+                if until <= at:  # pragma: no cover - a slot always ends after it begins
+                    until = piece.ends_at
+                holiday = slot.holiday if slot is not None else piece.holiday
+                out.append(replace(piece, starts_at=at, ends_at=until, holiday=holiday))
+                at = until
+    out.sort(key=lambda s: (s.starts_at, ROLES.index(s.role)))
+    return out

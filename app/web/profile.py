@@ -6,6 +6,10 @@ link code (single use, ten minutes) is shown in the profile template's ``telegra
 and only to the person's own session with their password typed in the last ten minutes:
 whoever holds the code can link their own Telegram account and receive the person's
 alerts, so a borrowed or stolen session must not be enough.
+
+The duty calendar address (``app.web.calendar_feed``) is shown once, in the answer to
+the form that makes it: only its digest is stored, so afterwards the page can say when
+it was made and offer a new one, which stops the old address at once.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from app.web.translate import _
 from app.web.viewer import actor, user
 from escalation.telegram.linking import telegram_profile
 from incidents.accounts import attempt_login, set_language
+from incidents.calendar_feeds import current_feed, rotate_feed
 from incidents.errors import NotFound
 from incidents.org import LANGUAGES, Person, Position
 from incidents.sessions import confirm_password
@@ -42,6 +47,10 @@ def safe_target(target: str | None) -> str:
 @bp.get("/profile")
 @login_required
 def profile() -> str:
+    return _profile_page()
+
+
+def _profile_page(calendar_feed_url: str | None = None) -> str:
     person = db().get(Person, user().person_id)
     if person is None:
         raise NotFound("no such person", field="id")
@@ -75,7 +84,27 @@ def profile() -> str:
         positions=positions,
         languages=LANGUAGES,
         is_current=lambda p: p.held_at(now()),
+        calendar_feed=current_feed(db(), person.id),
+        calendar_feed_url=calendar_feed_url,
     )
+
+
+def feed_address(secret: str) -> str:
+    """The full address a phone calendar subscribes to."""
+    path = url_for("web.calendar_feed", secret=secret)
+    base = services().settings.public_url.rstrip("/")
+    return base + path if base else url_for("web.calendar_feed", secret=secret, _external=True)
+
+
+@bp.post("/profile/calendar-feed")
+@login_required
+def rotate_calendar_feed() -> str:
+    """Make a new duty calendar address (the old one answers 404 from now on) and show it,
+    this once, in the page this answers with."""
+    with writing() as s:
+        secret, _row = rotate_feed(s, person_id=user().person_id, actor=actor(), now=now())
+    flash(_("A new calendar address was made; the old one no longer works."), "ok")
+    return _profile_page(calendar_feed_url=feed_address(secret))
 
 
 @bp.post("/profile/language")
