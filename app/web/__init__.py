@@ -23,6 +23,7 @@ bp = Blueprint("web", __name__)
 
 # Importing the modules registers their routes on ``bp``.
 from app.web import actions as actions  # noqa: E402  (the blueprint must exist first)
+from app.web import calendar_feed as calendar_feed  # noqa: E402
 from app.web import dashboard as dashboard  # noqa: E402
 from app.web import inbox as inbox  # noqa: E402
 from app.web import incident_pages as incident_pages  # noqa: E402
