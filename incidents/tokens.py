@@ -14,6 +14,9 @@ from incidents.errors import NotFound, ValidationError
 from incidents.org import ApiToken, Person
 
 TOKEN_PREFIX = "fh_"  # noqa: S105 - a visible prefix, not a secret
+# What a token may do: "full" is whatever its person may do through the API; "intake" is
+# for a monitoring system: it posts alerts to the intake endpoints and is refused elsewhere.
+SCOPES = ("full", "intake")
 
 
 def digest(token: str) -> str:
@@ -21,9 +24,16 @@ def digest(token: str) -> str:
 
 
 def create_token(
-    session: Session, *, login: str, name: str, actor: Actor, now: datetime
+    session: Session,
+    *,
+    login: str,
+    name: str,
+    actor: Actor,
+    now: datetime,
+    scope: str = "full",
 ) -> tuple[str, ApiToken]:
-    """Make a token for ``login``; the clear text is returned once and never stored."""
+    """Make a token for ``login`` with ``scope`` (one of :data:`SCOPES`); the clear text is
+    returned once and never stored."""
     person = session.scalars(select(Person).where(Person.login == login)).first()
     if person is None:
         raise NotFound(
@@ -34,6 +44,13 @@ def create_token(
         )
     if not name.strip():
         raise ValidationError("a token needs a name", field="name", code="name.token_needs_name")
+    if scope not in SCOPES:
+        raise ValidationError(
+            "must be one of %(choices)s; got %(value)r",
+            field="scope",
+            code="choice",
+            params={"choices": ", ".join(SCOPES), "value": scope},
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         person_id=person.id,
@@ -41,6 +58,7 @@ def create_token(
         token_hash=digest(token),
         prefix=token[:10],
         created_at=now,
+        scope=scope,
     )
     session.add(row)
     session.flush()
@@ -50,7 +68,7 @@ def create_token(
         kind="account.token.created",
         subject_type="person",
         subject_id=person.id,
-        data={"token_id": row.id, "name": row.name, "prefix": row.prefix},
+        data={"token_id": row.id, "name": row.name, "prefix": row.prefix, "scope": scope},
         now=now,
     )
     return token, row
@@ -79,8 +97,8 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime
     return row
 
 
-def person_for_token(session: Session, token: str, *, now: datetime) -> Person | None:
-    """The active person behind ``token``, or None; notes when the token was last used."""
+def token_for(session: Session, token: str, *, now: datetime) -> ApiToken | None:
+    """The active token ``token`` of an active person, or None; notes when it was last used."""
     row = session.scalars(
         select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
     ).first()
@@ -89,4 +107,10 @@ def person_for_token(session: Session, token: str, *, now: datetime) -> Person |
     # Only a coarse "last used" (once a minute) so that reads do not become writes.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return row.person
+    return row
+
+
+def person_for_token(session: Session, token: str, *, now: datetime) -> Person | None:
+    """The active person behind ``token``, or None; notes when the token was last used."""
+    row = token_for(session, token, now=now)
+    return row.person if row is not None else None

@@ -14,11 +14,14 @@ from app.api.errors import Unauthorized
 from app.auth import AppUser
 from app.extensions import db, now
 from incidents.audit import Actor
+from incidents.errors import Forbidden
 from incidents.permissions import Capabilities
-from incidents.tokens import person_for_token
+from incidents.tokens import token_for
 
 # Endpoints anyone may read: the description of the API is not data.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
+# The only endpoints a token of scope "intake" (a monitoring system's) may call.
+INTAKE_ENDPOINTS = frozenset({"api.intake_alertmanager", "api.intake_webhook"})
 
 
 def _has_cookie_credentials() -> bool:
@@ -34,7 +37,8 @@ def authenticate() -> None:
     """Resolve the bearer token into the request's user, or raise :class:`Unauthorized`.
 
     Runs before every API view. On success ``api_user()`` is the token's person, and
-    Flask-Login's ``current_user`` is the same person (never the cookie's).
+    Flask-Login's ``current_user`` is the same person (never the cookie's). A token of
+    scope ``intake`` gets a 403 anywhere but the intake endpoints.
     """
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
@@ -58,14 +62,22 @@ def authenticate() -> None:
             "the Authorization header must be 'Bearer <token>'", field="Authorization"
         )
     session = db()
-    person = person_for_token(session, token, now=now())
-    if person is None:
+    row = token_for(session, token, now=now())
+    if row is None:
         session.rollback()
         raise Unauthorized("unknown or revoked token", field="Authorization", code="invalid_token")
-    user = AppUser.of(person)
+    user = AppUser.of(row.person)
+    scope = row.scope
     # ``last_used_at`` may have been touched; end the transaction so the view starts clean.
     session.commit()
+    if scope == "intake" and request.endpoint not in INTAKE_ENDPOINTS:
+        raise Forbidden(
+            "this token may only post monitoring alerts (/api/v1/intake/...)",
+            field="Authorization",
+            code="token_scope_intake",
+        )
     g.api_user = user
+    g.api_scope = scope
     g.login_via_request = True
     # Flask-Login keeps the request's user here; setting it keeps ``current_user`` (used
     # by the locale selector) on the token's person even when a cookie came along.
@@ -81,6 +93,12 @@ def api_user() -> AppUser:
 
 def caps() -> Capabilities:
     return api_user().caps()
+
+
+def token_scope() -> str:
+    """The calling token's scope (``incidents.tokens.SCOPES``)."""
+    api_user()
+    return str(g.get("api_scope", "full"))
 
 
 def actor() -> Actor:

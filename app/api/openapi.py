@@ -289,7 +289,6 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
     """The whole document; built once per process and variant (it depends only on code)."""
     from app.api.contract import component_schemas, operations
     from app.api.escalation_doc import escalation_paths, escalation_schemas
-    from app.api.intake import intake_paths, intake_schemas
     from app.api.receipts import receipts_paths, receipts_schemas
 
     paths = {
@@ -300,7 +299,6 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
         **_org_paths(),
         **_org_admin_paths(),
         **_other_paths(),
-        **intake_paths(),
     }
     tags = ["incidents", "lifecycle", "reports", "escalation", "grading", "organisation"]
     tags += ["account", "intake", "meta"]
@@ -336,7 +334,6 @@ def document(*, accountability: bool = False) -> dict[str, Any]:
                 **base_schemas(),
                 **escalation_schemas(),
                 **receipts_schemas(),
-                **intake_schemas(),
                 **component_schemas(),  # generated from the models (app.api.contract)
             },
         },

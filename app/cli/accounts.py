@@ -20,16 +20,23 @@ def token() -> None:
 @token.command("create")
 @click.option("--person", "login", required=True, help="login of the person the token acts as")
 @click.option("--name", required=True, help="what the token is for, e.g. 'siem'")
-def token_create(login: str, name: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice(["full", "intake"]),
+    default="full",
+    show_default=True,
+    help="full: what the person may do; intake: post monitoring alerts, nothing else",
+)
+def token_create(login: str, name: str, scope: str) -> None:
     """Create a token; it is printed once, as the last line."""
     from incidents.tokens import create_token
 
     with _session(_settings()) as session:
         clear, row = create_token(
-            session, login=login, name=name, actor=CLI_ACTOR, now=SystemClock().now()
+            session, login=login, name=name, actor=CLI_ACTOR, now=SystemClock().now(), scope=scope
         )
         token_id = row.id
-    click.echo(f"token {token_id} for {login} ({name}); only its hash is stored:")
+    click.echo(f"token {token_id} for {login} ({name}, scope {scope}); only its hash is stored:")
     click.echo(clear)
 
 
@@ -52,7 +59,9 @@ def token_list() -> None:
     with _session(_settings()) as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "active"
-            click.echo(f"{row.id}\t{row.person.login}\t{row.name}\t{row.prefix}…\t{state}")
+            click.echo(
+                f"{row.id}\t{row.person.login}\t{row.name}\t{row.prefix}…\t{row.scope}\t{state}"
+            )
 
 
 @main.command("set-password")
