@@ -3,11 +3,14 @@ webhook, one incident per group, strict bodies, and the token scoped to intake."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from app.cli import main
 from incidents.audit import AuditEvent, system_actor
 from incidents.errors import ValidationError
 from incidents.tokens import create_token
@@ -205,3 +208,25 @@ def test_an_unknown_scope_is_refused(api: Api) -> None:
             s, login="duty", name="n", actor=system_actor("cli"), now=api.clock.now(), scope="all"
         )
     assert caught.value.field == "scope"
+
+
+def test_the_cli_makes_an_intake_token_that_the_api_honours(
+    api: Api, sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {"FENGHUO_DATABASE_URL": sqlite_url, "FENGHUO_INSTANCE_PATH": str(tmp_path / "cli")}
+    made = CliRunner().invoke(
+        main,
+        ["token", "create", "--person", "trafstaff", "--name", "waf", "--scope", "intake"],
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    listed = CliRunner().invoke(main, ["token", "list"], env=env)
+    assert any("\twaf\t" in line and "\tintake\t" in line for line in listed.output.splitlines())
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.post("/intake/webhook", json=webhook(), as_=None, headers=bearer).status_code == 200
+    assert api.get("/incidents", as_=None, headers=bearer).status_code == 403
+    wrong = CliRunner().invoke(
+        main, ["token", "create", "--person", "duty", "--name", "x", "--scope", "root"], env=env
+    )
+    assert wrong.exit_code == 2 and "--scope" in wrong.output
