@@ -12,7 +12,8 @@ Modules, one idea each: ``templating`` (filters and names), ``viewer`` (who is a
 write), ``dashboard``, ``incident_pages`` (list, log form, incident page), ``clocks`` and
 ``deadlines`` (what the clocks show), ``actions`` (the buttons on an incident),
 ``report_pages`` (filing and the printable document), ``org_pages``, ``org_admin``
-(the admins' import and export of the organisation), ``profile``, ``inbox``.
+(the admins' import and export of the organisation), ``profile``, ``inbox``, ``rosters``
+and ``roster_forms`` (the duty roster calendar, the holiday table and their forms).
 """
 
 from __future__ import annotations
@@ -34,4 +35,5 @@ from app.web import paging_words as paging_words  # noqa: E402
 from app.web import profile as profile  # noqa: E402
 from app.web import receipts as receipts  # noqa: E402
 from app.web import report_pages as report_pages  # noqa: E402
+from app.web import rosters as rosters  # noqa: E402
 from app.web import templating as templating  # noqa: E402

@@ -28,6 +28,7 @@ from app.extensions import db, now, services
 from app.web import bp
 from app.web.deadlines import UNFULFILLED, Deadline, as_deadline, deadlines_for
 from app.web.paging_words import current_banner
+from app.web.roster_warnings import roster_warnings
 from app.web.templating import local
 from app.web.viewer import caps
 from escalation.models import EscalationChain, Obligation
@@ -192,12 +193,13 @@ def dashboard_context() -> dict[str, Any]:
         "deadlines": deadlines_for(session, listed),
         "figures": cached_figures(session, at),
         "paging": current_banner(),
+        "roster": roster_warnings(session, at),
         "refresh_seconds": current_app.config.get("WEB_REFRESH_SECONDS", REFRESH_SECONDS),
         "at": at,
     }
 
 
-PANELS = ("paging", "tiles", "open", "unacked", "breaches", "figures")
+PANELS = ("paging", "roster", "tiles", "open", "unacked", "breaches", "figures")
 
 
 @bp.get("/")

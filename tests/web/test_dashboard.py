@@ -67,7 +67,15 @@ def test_the_live_document_carries_the_server_time_and_every_panel(
     clock.advance(timedelta(minutes=3))
     live = duty.get("/live/dashboard.json").get_json()
     assert live["now"] == clock.now().isoformat()
-    assert set(live["panels"]) == {"paging", "tiles", "open", "unacked", "breaches", "figures"}
+    assert set(live["panels"]) == {
+        "paging",
+        "roster",
+        "tiles",
+        "open",
+        "unacked",
+        "breaches",
+        "figures",
+    }
     assert "门户网站被篡改" in live["panels"]["open"]
     assert live["open"] == 1
 
