@@ -10,6 +10,11 @@ one group cannot open two incidents: the insert is ``ON CONFLICT DO NOTHING`` an
 row is then read ``FOR UPDATE``, so the second waits for the first and finds its
 incident.
 
+Once a person has closed the incident, the group's next *firing* notification opens a
+new one, and the closed one's timeline says so (``intake.recurred``): an alert that
+fires again must not vanish into a closed record. A resolved notification only adds to
+the closed timeline.
+
 When the group opens its incident, the labels map to its system, responsible department,
 category and suggested grade through the policy's ``[intake]`` section
 (``escalation.intake_mapping``); an ``intake.mapped`` timeline entry says where each came
@@ -31,6 +36,7 @@ from escalation.response import open_incident
 from incidents.audit import Actor, record
 from incidents.db import Base, UTCDateTime
 from incidents.inputs import IncidentInput
+from incidents.models import Incident
 
 
 class IntakeGroup(Base):
@@ -157,13 +163,23 @@ def _record_mapping(
     )
 
 
+def _closed_incident(session: Session, group: IntakeGroup) -> int | None:
+    """The group's incident when a person has closed it: a firing alert of the group then
+    opens a new incident rather than vanish into a closed one's timeline."""
+    if group.incident_id is None:
+        return None
+    status = session.scalar(select(Incident.status).where(Incident.id == group.incident_id))
+    return group.incident_id if status == "closed" else None
+
+
 def ingest(session: Session, *, note: Notification, now: datetime, policy: Policy) -> IntakeResult:
     """Record one notification: open the group's incident once, then only update it."""
     actor = monitoring_actor(note.origin or note.source)
     group = _claim(session, f"{note.source}:{note.key}", note.source, now)
     firing = sum(1 for a in note.alerts if a.status == "firing")
     resolved = sum(1 for a in note.alerts if a.status == "resolved")
-    created = group.incident_id is None
+    previous = _closed_incident(session, group) if firing else None
+    created = group.incident_id is None or previous is not None
     mapping: AlertMapping | None = None
     if created:
         mapping = map_alert(
@@ -182,6 +198,22 @@ def ingest(session: Session, *, note: Notification, now: datetime, policy: Polic
             policy=policy,
         )
         group.incident_id = incident.id
+        if previous is not None:
+            record(
+                session,
+                actor=actor,
+                kind="intake.recurred",
+                subject_type="incident",
+                subject_id=previous,
+                incident_id=previous,
+                now=now,
+                data={
+                    "reason": f"the alert group fired again after closing: {incident.number}",
+                    "source": note.source,
+                    "key": note.key,
+                    "new_incident_id": incident.id,
+                },
+            )
     assert group.incident_id is not None
     group.notifications += 1
     group.firing += firing
@@ -203,6 +235,7 @@ def ingest(session: Session, *, note: Notification, now: datetime, policy: Polic
             "notifications": group.notifications,
             "fingerprints": [a.fingerprint for a in note.alerts if a.fingerprint][:50],
             "labels": dict(note.labels),
+            **({"previous_incident_id": previous} if previous is not None else {}),
             **dict(note.extra),
         },
     )

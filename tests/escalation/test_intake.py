@@ -85,3 +85,42 @@ def test_storm_of_500_alerts_is_bounded(
     assert (incidents, groups) == (10, 10)
     assert one_incident_pages > 0
     assert pages <= 10 * one_incident_pages
+
+
+def test_a_group_firing_again_after_its_incident_was_closed_opens_a_new_one(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    with factory() as s, s.begin():
+        first = ingest(s, note=note(1), now=T0, policy=DEFAULT_POLICY)
+        # Resolved, then a person closes it (the lifecycle's own tests cover how).
+        ingest(s, note=note(1, "resolved"), now=T0 + timedelta(minutes=5), policy=DEFAULT_POLICY)
+        closed = s.get(Incident, first.incident_id)
+        assert closed is not None
+        closed.status = "closed"
+    with factory() as s, s.begin():  # a late resolved notice only adds to the closed record
+        late = ingest(
+            s, note=note(1, "resolved"), now=T0 + timedelta(hours=1), policy=DEFAULT_POLICY
+        )
+    assert (late.incident_id, late.created) == (first.incident_id, False)
+    with factory() as s, s.begin():
+        again = ingest(s, note=note(1), now=T0 + timedelta(days=3), policy=DEFAULT_POLICY)
+        repeat = ingest(
+            s, note=note(1), now=T0 + timedelta(days=3, minutes=5), policy=DEFAULT_POLICY
+        )
+    assert again.created and again.incident_id != first.incident_id
+    assert (repeat.incident_id, repeat.created) == (again.incident_id, False)
+    with factory() as s:
+        incidents, groups, _ = counts(s)
+        assert (incidents, groups) == (2, 1)
+        recurred = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.incident_id == first.incident_id, AuditEvent.kind == "intake.recurred"
+            )
+        ).one()
+        assert recurred.payload["new_incident_id"] == again.incident_id
+        received = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.incident_id == again.incident_id, AuditEvent.kind == "intake.received"
+            )
+        ).one()
+        assert received.payload["previous_incident_id"] == first.incident_id
