@@ -106,7 +106,9 @@ def demo() -> None:
 
 
 def seed_demo(settings: Settings, *, only_if_empty: bool) -> str | None:
-    """Load the demo organisation and set every demo password; return the password."""
+    """Load the demo organisation and its duty roster and set every demo password;
+    return the password."""
+    from app.demo.rosters import seed_demo_rosters
     from escalation.organisation import import_organisation
     from incidents.accounts import set_password
 
@@ -115,6 +117,7 @@ def seed_demo(settings: Settings, *, only_if_empty: bool) -> str | None:
         if only_if_empty and session.scalar(select(func.count()).select_from(Person)):
             return None
         import_organisation(session, DEMO_ORG.read_text(encoding="utf-8"), actor=CLI_ACTOR, now=now)
+        seed_demo_rosters(session, actor=CLI_ACTOR, now=now)
         password = settings.demo_password or secrets.token_urlsafe(9)
         for person in session.scalars(select(Person)):
             set_password(session, person=person, password=password, actor=CLI_ACTOR, now=now)
@@ -124,7 +127,11 @@ def seed_demo(settings: Settings, *, only_if_empty: bool) -> str | None:
 def _print_logins(password: str, settings: Settings) -> None:
     click.echo("")
     click.echo("Demo organisation loaded. Log in at " + settings.public_url + "/login")
-    click.echo("  logins:   " + ", ".join(DEMO_LOGINS) + " (and officehead, finhead)")
+    click.echo(
+        "  logins:   "
+        + ", ".join(DEMO_LOGINS)
+        + " (and officehead, finhead; on the duty roster also duty2-4, tech1-2)"
+    )
     click.echo(
         "  password: "
         + password
