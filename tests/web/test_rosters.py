@@ -301,3 +301,41 @@ def test_the_holiday_table_is_seeded_edited_and_confirmed_from_the_page(
 
 def test_the_roster_is_in_the_main_navigation(duty: Browser) -> None:
     assert 'href="/rosters"' in duty.text("/")
+
+
+def test_day_and_night_shifts_hand_off_twelve_hours_apart_unless_told(
+    app: Flask, sessions: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    head = as_(app, "cchead")
+    form = {
+        "people": [str(org["duty"].id), str(org["trafstaff"].id)],
+        "handoff": "08:00",
+        "pattern": "day_night",
+        "period": "daily",
+        "anchor_date": "2026-11-27",
+    }
+    assert head.post("/rosters/technical_oncall/rotation", form).status_code == 302
+    html = head.text("/rosters/technical_oncall?month=2026-12")
+    day = role_list(html, "2026-12-01", "technical_oncall")
+    assert ">08:00<" in day and ">20:00<" in day
+    with sessions() as s:
+        roster = rosters.roster_for(s, "technical_oncall")
+        assert roster is not None
+        rotation = rosters.rotation_at(s, roster.id, T0)
+        assert rotation is not None and rotation.handoffs == "08:00,20:00"
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(
+    app: Flask, sessions: sessionmaker[Session], org: dict[str, Person], rotation: None
+) -> None:
+    head = as_(app, "cchead")
+    reply = head.client.post(
+        "/rosters/duty_officer/overrides",
+        data={
+            "person_id": str(org["finhead"].id),
+            "starts_at": "2026-11-28T08:30",
+            "ends_at": "2026-11-29T08:30",
+        },
+    )
+    assert reply.status_code == 400
+    assert overrides(sessions) == 0
