@@ -108,9 +108,3 @@ def token_for(session: Session, token: str, *, now: datetime) -> ApiToken | None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row
-
-
-def person_for_token(session: Session, token: str, *, now: datetime) -> Person | None:
-    """The active person behind ``token``, or None; notes when the token was last used."""
-    row = token_for(session, token, now=now)
-    return row.person if row is not None else None
