@@ -26,6 +26,7 @@ bp = Blueprint("web", __name__)
 from app.web import actions as actions  # noqa: E402  (the blueprint must exist first)
 from app.web import calendar_feed as calendar_feed  # noqa: E402
 from app.web import dashboard as dashboard  # noqa: E402
+from app.web import favicon as favicon  # noqa: E402
 from app.web import handoffs as handoffs  # noqa: E402
 from app.web import inbox as inbox  # noqa: E402
 from app.web import incident_pages as incident_pages  # noqa: E402

@@ -168,7 +168,8 @@ def report(incident_id: int, report_id: int) -> str:
 def report_pdf(incident_id: int, report_id: int) -> Response:
     incident, found = _report(incident_id, report_id)
     document = build(db(), incident, found, services().policy.tz)
-    return _download(pdf.render(document), f"{document.filename}.pdf", "application/pdf")
+    data = pdf.render(document, font_path=services().settings.pdf_font)
+    return _download(data, f"{document.filename}.pdf", "application/pdf")
 
 
 @bp.get("/incidents/<int:incident_id>/reports/<int:report_id>.docx")

@@ -8,6 +8,7 @@ import logging
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from config.settings import ConfigError, load_settings
 from incidents.clock import FrozenClock
 from incidents.org import Person
 from tests.conftest import need
-from tests.web.conftest import Browser, open_
+from tests.web.conftest import Browser, open_, services_of
 from tests.web.test_reports import INITIAL, _file
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -142,6 +143,27 @@ def test_the_configured_font_comes_before_the_known_ones(pdffonts: str, tmp_path
     fonts = fonts_of(pdffonts, data, tmp_path)
     assert {f["name"].split("+", 1)[1] for f in fonts} == {"DejaVuSans"}
     assert fonts[0]["emb"] == "yes"
+
+
+@pytest.mark.pdffonts
+def test_the_report_page_downloads_the_pdf_in_the_configured_font(
+    app: Flask,
+    org: dict[str, Person],
+    clock: FrozenClock,
+    duty: Browser,
+    pdffonts: str,
+    tmp_path: Path,
+) -> None:
+    if not DEJAVU.is_file():
+        need("DejaVu Sans", "apt-get install fonts-dejavu-core")
+    services = services_of(app)
+    services.settings = replace(services.settings, pdf_font=DEJAVU)  # FENGHUO_PDF_FONT
+    incident = open_(app, org, grade="major", at=clock.now())
+    report = _file(duty, incident, INITIAL)
+    data = duty.get(f"/incidents/{incident}/reports/{report}.pdf").data
+    assert {f["name"].split("+", 1)[1] for f in fonts_of(pdffonts, data, tmp_path)} == {
+        "DejaVuSans"
+    }
 
 
 def test_without_a_truetype_font_it_falls_back_to_the_cid_font_and_says_so(
