@@ -22,12 +22,19 @@ from dataclasses import dataclass
 
 # The drawing's own coordinates; the SVG scales to its box (viewBox, width 100%).
 WIDTH = 560
-HEIGHT = 280
+HEIGHT = 300
 LEFT = 56
 RIGHT = 12
-TOP = 16
-BOTTOM = 40  # the month labels; the legend goes below them
+TOP = 40  # the axis' unit above the top tick
 FONT = 13
+# Text is drawn at FONT, but laid out (label spacing, legend rows) for text up to LAYOUT
+# units: on a phone the drawing shrinks to about 0.6 and the stylesheet enlarges the text
+# to stay readable (trends.css), so nothing may touch even then.
+LAYOUT = 20
+BOTTOM = 2 * LAYOUT + 8  # two lines under the plot: the months, the years
+#: More months than this and the numbers above the bars and points would touch: the
+#: table and each bar's own title carry them.
+LABELLED_MONTHS = 18
 PATTERNS = ("solid", "diagonal", "dots", "cross", "horizontal", "vertical")
 MARKERS = ("circle", "square", "triangle", "diamond")
 DASHES = ("", "6 4", "2 3", "8 3 2 3")
@@ -94,6 +101,14 @@ def _root(chart_id: str, title: str, desc: str) -> ET.Element:
     return svg
 
 
+def _light(colour: str) -> bool:
+    """Whether ``#rrggbb`` (or ``#rgb``) is light enough that a pattern on it needs dark ink."""
+    if len(colour) == 4:
+        colour = "#" + "".join(ch * 2 for ch in colour[1:])
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * red + 0.587 * green + 0.114 * blue > 160
+
+
 def _pattern(defs: ET.Element, pattern_id: str, colour: str, kind: str) -> None:
     pat = _el(
         defs,
@@ -104,11 +119,12 @@ def _pattern(defs: ET.Element, pattern_id: str, colour: str, kind: str) -> None:
         patternUnits="userSpaceOnUse",
     )
     _el(pat, "rect", width="8", height="8", fill=colour)
-    ink = {"stroke": "#ffffff", "stroke_width": "1.6"}
+    pen = "#1a1a1a" if _light(colour) else "#ffffff"
+    ink = {"stroke": pen, "stroke_width": "1.6"}
     if kind == "diagonal":
         _el(pat, "path", d="M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4", **ink)
     elif kind == "dots":
-        _el(pat, "circle", cx="4", cy="4", r="1.6", fill="#ffffff")
+        _el(pat, "circle", cx="4", cy="4", r="1.6", fill=pen)
     elif kind == "cross":
         _el(pat, "path", d="M0,0 L8,8 M8,0 L0,8", **ink)
     elif kind == "horizontal":
@@ -118,11 +134,11 @@ def _pattern(defs: ET.Element, pattern_id: str, colour: str, kind: str) -> None:
 
 
 def shown_labels(count: int, plot_width: float) -> list[int]:
-    """The months whose label is printed: every n-th, so that labels (about 2.6 em each)
-    never touch, and always the last one."""
+    """The months whose label is printed: every n-th, so that labels (two digits, about
+    1.6 em each at the largest text) never touch, and always the last one."""
     if count == 0:
         return []
-    step = max(1, math.ceil(count * FONT * 2.6 / plot_width))
+    step = max(1, math.ceil(count * LAYOUT * 1.6 / plot_width))
     shown = list(range(0, count, step))
     if shown[-1] != count - 1:
         if count - 1 - shown[-1] < step and len(shown) > 1:
@@ -171,35 +187,50 @@ def _axes(
             grid,
             "text",
             axis_label,
-            x=_num(x0 - 6),
-            y=_num(y0 - 4),
-            text_anchor="end",
+            x="4",
+            y=_num(y0 - LAYOUT),
+            text_anchor="start",
             fill="#374151",
-            font_size=str(FONT - 2),
+            class_="unit",
         )
     months = _el(svg, "g", class_="months", aria_hidden="true")
     slot = width / max(len(labels), 1)
-    for i in shown_labels(len(labels), width):
+    shown = shown_labels(len(labels), width)
+    for i in shown:
+        year, _, month = labels[i].partition("-")
+        x = _num(x0 + slot * (i + 0.5))
         _el(
             months,
             "text",
-            _month_label(labels[i], i),
-            x=_num(x0 + slot * (i + 0.5)),
-            y=_num(y0 + height + FONT + 4),
+            month or year,
+            x=x,
+            y=_num(y0 + height + LAYOUT),
             text_anchor="middle",
             fill="#111827",
         )
+    # The year under the first month and under each January (or the first month shown
+    # after it, when labels are thinned out); a first month too close to the next
+    # January leaves the year to it (the period is stated above the chart).
+    years: list[tuple[float, str]] = []
+    for i in shown:
+        year = labels[i].partition("-")[0]
+        if not years or year != years[-1][1]:
+            x = x0 + slot * (i + 0.5)
+            if len(years) == 1 and x - years[0][0] < LAYOUT * 3:
+                years.pop()
+            years.append((x, year))
+    for x, year in years:
+        _el(
+            months,
+            "text",
+            year,
+            x=_num(x),
+            y=_num(y0 + height + 2 * LAYOUT),
+            text_anchor="middle",
+            fill="#4b5360",
+            class_="year",
+        )
     return x0, y0, width, height
-
-
-def _month_label(label: str, index: int) -> str:
-    """``2026-03`` as ``03``; the first month and each January keep their year."""
-    year, _, month = label.partition("-")
-    if not month:
-        return label
-    if index == 0 or month == "01":
-        return f"{year[2:]}-{month}" if len(year) == 4 else label
-    return month
 
 
 Swatch = Callable[[ET.Element, float, float], None]
@@ -208,16 +239,16 @@ Swatch = Callable[[ET.Element, float, float], None]
 def _finish(svg: ET.Element, items: Sequence[tuple[str, Swatch]]) -> str:
     """Add the legend (swatches and words, in as many rows as it takes) under the month
     labels, size the drawing to hold it, and serialise."""
-    bottom = float(HEIGHT - BOTTOM + FONT + 10)
+    bottom = float(HEIGHT)
     if items:
         legend = _el(svg, "g", class_="legend")
-        x, y = float(LEFT), bottom + FONT + 8
+        x, y = 4.0, bottom + LAYOUT + 4
         for label, swatch in items:
-            span = 20 + len(label) * FONT * (1.0 if _wide(label) else 0.6) + 16
-            if x + span > WIDTH - RIGHT and x > LEFT:
-                x, y = float(LEFT), y + FONT + 6
-            swatch(legend, x, y - FONT + 2)
-            _el(legend, "text", label, x=_num(x + 20), y=_num(y), fill="#111827")
+            span = 22 + len(label) * LAYOUT * (1.0 if _wide(label) else 0.55) + 14
+            if x + span > WIDTH and x > 4:
+                x, y = 4.0, y + LAYOUT + 8
+            swatch(legend, x, y - 11)
+            _el(legend, "text", label, x=_num(x + 22), y=_num(y), fill="#111827")
             x += span
         bottom = y
     svg.set("viewBox", f"0 0 {WIDTH} {_num(bottom + 8)}")
@@ -294,7 +325,7 @@ def bar_chart(
                 data_value=_plain(value),
             )
             _el(rect, "title", f"{label} · {s.label}: {value_text(value)}")
-        if totals[i]:
+        if totals[i] and len(labels) <= LABELLED_MONTHS:
             _el(
                 bars,
                 "text",
@@ -304,7 +335,7 @@ def bar_chart(
                 text_anchor="middle",
                 fill="#111827",
                 class_="total",
-                font_size=str(FONT - 1 if len(labels) <= 12 else FONT - 3),
+                font_size=str(FONT - 1),
             )
     if not any(totals):
         _empty(svg, empty_text)
@@ -438,7 +469,7 @@ def line_chart(
             mark = _marker(group, s.marker, point[0], point[1], s.colour)
             mark.set("data-value", _plain(value))
             _el(mark, "title", f"{labels[i]} · {s.label}: {value_text(value)}")
-            if point_labels:
+            if point_labels and len(labels) <= LABELLED_MONTHS:
                 _el(
                     group,
                     "text",
@@ -448,7 +479,7 @@ def line_chart(
                     text_anchor="middle",
                     fill="#111827",
                     class_="point-label",
-                    font_size=str(FONT - 2 if len(labels) <= 12 else FONT - 4),
+                    font_size=str(FONT - 1),
                 )
     if not present:
         _empty(svg, empty_text)

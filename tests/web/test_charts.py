@@ -37,7 +37,7 @@ def test_a_bar_chart_is_valid_xml_labelled_by_its_title_and_description() -> Non
     assert root.find("svg:title", NS).text == "Incidents <per> month & grade"  # type: ignore[union-attr]
     assert root.find("svg:desc", NS).text == "Stacked bars"  # type: ignore[union-attr]
     months = [t.text for t in root.findall("./svg:g[@class='months']/svg:text", NS)]
-    assert months == ["26-01", "02", "03", "04"]
+    assert months == ["01", "02", "03", "04", "2026"]  # the year once, under its first month
 
 
 def test_bar_heights_are_proportional_to_the_values() -> None:
@@ -131,6 +131,37 @@ def test_the_scale_is_round_and_counts_step_by_whole_numbers() -> None:
     assert nice_scale(1, whole=True) == (1.0, 1.0)
     assert nice_scale(37) == (40.0, 10.0)
     assert nice_scale(0.9) == (1.0, 0.5)
+
+
+def test_each_year_is_named_under_its_first_month() -> None:
+    root = parse(
+        bar_chart(
+            chart_id="y",
+            title="t",
+            desc="d",
+            labels=["2025-10", "2025-11", "2025-12", "2026-01", "2026-02"],
+            series=[Series("a", [1, 1, 1, 1, 1], "#000")],
+            empty_text="x",
+        )
+    )
+    years = root.findall("./svg:g[@class='months']/svg:text[@class='year']", NS)
+    assert [y.text for y in years] == ["2025", "2026"]
+    months = root.findall("./svg:g[@class='months']/svg:text", NS)
+    x_of = {t.text: t.get("x") for t in months if t.get("class") != "year"}
+    assert years[1].get("x") == x_of["01"]
+    # December just before January: the year is left to January, the labels never touch.
+    close = parse(
+        bar_chart(
+            chart_id="z",
+            title="t",
+            desc="d",
+            labels=["2025-12", *(f"2026-{m:02d}" for m in range(1, 12))],
+            series=[Series("a", [1] * 12, "#000")],
+            empty_text="x",
+        )
+    )
+    years = close.findall("./svg:g[@class='months']/svg:text[@class='year']", NS)
+    assert [y.text for y in years] == ["2026"]
 
 
 def test_month_labels_thin_out_so_that_they_never_touch() -> None:
