@@ -38,3 +38,4 @@ from app.web import receipts as receipts  # noqa: E402
 from app.web import report_pages as report_pages  # noqa: E402
 from app.web import rosters as rosters  # noqa: E402
 from app.web import templating as templating  # noqa: E402
+from app.web import trends as trends  # noqa: E402
