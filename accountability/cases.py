@@ -51,7 +51,7 @@ from accountability.workflow import (
     text,
 )
 from incidents.audit import Actor
-from incidents.errors import Conflict, NotFound, ValidationError
+from incidents.errors import N_, Conflict, NotFound, ValidationError
 from incidents.service import get_incident
 
 __all__ = [
@@ -166,7 +166,7 @@ def enter_findings(
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, INVESTIGATORS, "enter findings")
     require_not_subject(caps, case)
-    require_status(case, UNDECIDED_STATUSES, "enter findings on")
+    require_status(case, UNDECIDED_STATUSES, N_("enter findings on"))
     rows = record_findings(session, case=case, entries=entries, actor=actor, now=now)
     # Touch the case so that a concurrent step sees it changed (and its list sorts).
     cas(session, case, now)
@@ -180,7 +180,7 @@ def determine(session: Session, *, case_id: int, actor: Actor, now: datetime) ->
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, INVESTIGATORS, "determine a case")
     require_not_subject(caps, case)
-    require_status(case, UNDECIDED_STATUSES, "determine")
+    require_status(case, UNDECIDED_STATUSES, N_("determine"))
     facts = case_facts(session, case, now=now)
     pending = facts.pending()
     if pending:
@@ -272,7 +272,7 @@ def propose(
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, INVESTIGATORS, "propose a sanction")
     require_not_subject(caps, case)
-    require_status(case, {"determined", "proposed", "agreeing", "approving"}, "propose on")
+    require_status(case, {"determined", "proposed", "agreeing", "approving"}, N_("propose on"))
     if case.tier is None:
         raise Conflict(
             "determine the case before proposing",
@@ -352,7 +352,7 @@ def waive(session: Session, *, case_id: int, reason: str, actor: Actor, now: dat
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, INVESTIGATORS, "waive a case")
     require_not_subject(caps, case)
-    require_status(case, UNDECIDED_STATUSES, "waive")
+    require_status(case, UNDECIDED_STATUSES, N_("waive"))
     reason = text(reason, "reason", required=True)
     flagged = bool(case.tier) or collapsed_by_exemption(case)
     cas(

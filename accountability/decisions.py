@@ -39,7 +39,7 @@ from accountability.workflow import (
     text,
 )
 from incidents.audit import Actor
-from incidents.errors import Conflict, Forbidden, ValidationError
+from incidents.errors import N_, Conflict, Forbidden, ValidationError
 
 #: ``decide(sanction=AS_PROPOSED)`` decides the proposal as it stands.
 AS_PROPOSED = "as_proposed"
@@ -70,7 +70,7 @@ def decide(
             field="status",
             code="joint_decision",
         )
-    require_status(case, {"proposed"}, "decide")
+    require_status(case, {"proposed"}, N_("decide"))
     assert case.tier is not None  # a proposal needs a determination
     reason = text(reason, "reason")
     chosen = case.proposed_sanction if sanction == AS_PROPOSED else sanction
@@ -127,7 +127,7 @@ def agree(
     case = get_case(session, case_id)
     caps = caps_of(session, actor.person_id, now)
     require_not_subject(caps, case)
-    require_status(case, {"agreeing"}, "record agreement on")
+    require_status(case, {"agreeing"}, N_("record agreement on"))
     if type(agreed) is not bool:
         raise ValidationError("must be true or false", field="agree", code="agree.true_false")
     if party is not None and party not in PARTIES:
@@ -234,7 +234,7 @@ def approve(
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, APPROVERS, "approve a 6(2) decision")
     require_not_subject(caps, case)
-    require_status(case, {"approving"}, "approve")
+    require_status(case, {"approving"}, N_("approve"))
     if type(approved) is not bool:
         raise ValidationError("must be true or false", field="approve", code="approve.true_false")
     reason = text(reason, "reason", required=not approved)

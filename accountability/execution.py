@@ -36,7 +36,7 @@ from accountability.workflow import (
     text,
 )
 from incidents.audit import Actor
-from incidents.errors import Conflict, ValidationError
+from incidents.errors import N_, Conflict, ValidationError
 
 POLICE_STEPS = ("reported", "executed", "closed")
 
@@ -48,7 +48,7 @@ def execute(session: Session, *, case_id: int, actor: Actor, now: datetime, note
     caps = caps_of(session, actor.person_id, now)
     require_role(caps, EXECUTORS, "record that a sanction was carried out")
     require_not_subject(caps, case)
-    require_status(case, {"decided"}, "carry out")
+    require_status(case, {"decided"}, N_("carry out"))
     if case.sanction is None:
         raise Conflict(
             "no sanction was decided: close the case instead",
@@ -95,7 +95,7 @@ def police_step(
             field="step",
             code="step.decision_made_no_police",
         )
-    require_status(case, {"decided", "executed"}, "record a police referral on")
+    require_status(case, {"decided", "executed"}, N_("record a police referral on"))
     # The latest calendar date anywhere is UTC+14: a later one has not happened yet.
     if on > (now + timedelta(hours=14)).date():
         raise ValidationError("cannot be in the future", field="on", code="on.cannot_future")
@@ -172,7 +172,7 @@ def close_case(
             field="status",
             code="status.sanction_has_not_been",
         )
-    require_status(case, {"decided", "executed"}, "close")
+    require_status(case, {"decided", "executed"}, N_("close"))
     if case.police_referral and case.police_closed_on is None:
         raise Conflict(
             "record the police closing before closing the case",

@@ -130,29 +130,42 @@ def _wants_json() -> bool:
 
 
 def _register_errors(app: Flask) -> None:
+    """Every error in the reader's language (``app.i18n``): a page on the web, a JSON body
+    ``{"error": {code, message, field, params}}`` on the API."""
     from flask import render_template
+
+    from app.http_errors import heading, http_message
+    from app.i18n import error_body, error_message
+
+    def page(code: int, message: str) -> Any:
+        return render_template(
+            "errors/page.html", code=code, heading=heading(code), message=message
+        ), code
 
     @app.errorhandler(FenghuoError)
     def _domain(exc: FenghuoError) -> Any:
         if _wants_json():
-            return jsonify({"error": exc.to_dict()}), exc.status
-        return render_template("error.html", code=exc.status, message=exc.message), exc.status
+            return jsonify({"error": error_body(exc)}), exc.status
+        return page(exc.status, error_message(exc))
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:
-        body = {"code": "csrf", "message": exc.description, "field": "csrf_token"}
+        message = http_message("csrf")
         if _wants_json():
+            body = {"code": "csrf", "message": message, "field": "csrf_token", "params": {}}
             return jsonify({"error": body}), 400
-        return render_template("error.html", code=400, message=exc.description), 400
+        return page(400, message)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         code = exc.code or 500
+        message = http_message(code)
         if _wants_json():
-            body = {
+            body: dict[str, object] = {
                 "code": (exc.name or "error").lower().replace(" ", "_"),
-                "message": exc.description,
+                "message": message,
                 "field": None,
+                "params": {},
             }
             return jsonify({"error": body}), code
-        return render_template("error.html", code=code, message=exc.description), code
+        return page(code, message)

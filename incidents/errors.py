@@ -13,6 +13,7 @@ below.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 
@@ -49,12 +50,23 @@ class FenghuoError(Exception):
         super().__init__(self.message)
 
     def render(self, translate: Callable[[str], str] = _identity) -> str:
-        """The message in the language ``translate`` looks it up in (English by default)."""
+        """The message in the language ``translate`` looks it up in (English by default).
+
+        A text param shown with ``%(name)s`` is looked up too: the words a raise site passes
+        in ("close incidents", marked for extraction where they are written) come out in the
+        same language, and anything the catalogue does not know (a login, a number) as it is.
+        ``params`` themselves stay as raised.
+        """
         text = translate(self.msgid)
         if not self.params:
             return text
+        as_text = _as_text(text)
+        shown = {
+            key: translate(value) if isinstance(value, str) and value and key in as_text else value
+            for key, value in self.params.items()
+        }
         try:
-            return text % self.params
+            return text % shown
         except (KeyError, TypeError, ValueError):
             # A translation with a broken placeholder must not hide the error itself.
             return self.msgid % self.params
@@ -66,6 +78,14 @@ class FenghuoError(Exception):
             "field": self.field,
             "params": {key: _plain(value) for key, value in self.params.items()},
         }
+
+
+_TEXT_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _as_text(message: str) -> set[str]:
+    """The names of the params ``message`` shows as text (``%(name)s``, not ``%(name)r``)."""
+    return set(_TEXT_PLACEHOLDER.findall(message))
 
 
 def _plain(value: object) -> object:

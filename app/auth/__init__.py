@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin
 
 from app.extensions import db, now
@@ -99,6 +100,11 @@ def init_auth(app: Flask, *, trusted_proxies: int = 0) -> None:
         )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login's own words, in the reader's language: flashed as plain text (the lazy
+    # string is rendered by localize_callback before it goes into the session).
+    login_manager.login_message = lazy_gettext("Please log in to access this page.")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = str
     login_manager.session_protection = "strong"
     app.session_interface = _NoCookieForTokens()
 

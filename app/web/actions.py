@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from accountability import close as accountability_close
 from app.extensions import now, services
+from app.i18n import error_message
 from app.web import bp
 from app.web.session_scope import writing
 from app.web.translate import _
@@ -104,7 +105,7 @@ def _run(incident_id: int, work: Callable[[Session], str], anchor: str = "") -> 
         with writing() as session:
             message = work(session)
     except FenghuoError as exc:
-        flash(_("Not done: %(reason)s", reason=exc.message), "error")
+        flash(_("Not done: %(reason)s", reason=error_message(exc)), "error")
         return _back(incident_id, anchor)
     flash(message, "ok")
     return _back(incident_id, anchor)

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.extensions import db, now, services
+from app.i18n import error_body, error_message
 from app.web import bp
 from app.web.actions import available_actions
 from app.web.clocks import incident_clocks
@@ -212,7 +213,7 @@ def new_incident() -> Any:
             incident_id, number = incident.id, incident.number
     except ValidationError as exc:
         field = exc.field or "form"
-        return _render_form(form, {field: exc.message}, 422)
+        return _render_form(form, {field: error_message(exc)}, 422)
     flash(_("Incident %(number)s logged; its clocks have started.", number=number), "ok")
     return redirect(url_for("web.incident", incident_id=incident_id))
 
@@ -226,7 +227,7 @@ def grading_suggest() -> Any:
         impact = Impact.from_mapping(impact_mapping(_with_cii_systems(request.form)))
     except ValidationError as exc:
         html = render_template("incidents/_suggestion.html", suggestion=None, error=exc)
-        return jsonify({"error": exc.to_dict(), "html": html}), 422
+        return jsonify({"error": error_body(exc), "html": html}), 422
     suggestion = suggest(impact)
     return jsonify(
         {

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.extensions import db, now
+from app.i18n import error_message
 from app.web import bp
 from app.web.session_scope import writing
 from app.web.translate import _
@@ -53,7 +54,7 @@ def confirm_receipts(incident_id: int) -> Response:
                 session, incident_id=incident_id, actor=actor(), via="web", now=now()
             )
     except FenghuoError as exc:
-        flash(_("Not done: %(reason)s", reason=exc.message), "error")
+        flash(_("Not done: %(reason)s", reason=error_message(exc)), "error")
     else:
         if done:
             flash(_("Receipt confirmed (签收). Thank you."), "ok")
@@ -99,7 +100,7 @@ def confirm_link_post(token: str) -> Response | str:
                 now=now(),
             )
     except FenghuoError as exc:
-        flash(_("Not done: %(reason)s", reason=exc.message), "error")
+        flash(_("Not done: %(reason)s", reason=error_message(exc)), "error")
     session = db()
     fresh = session.get(Receipt, receipt.id)
     return render_template(

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.extensions import db, now, services
+from app.i18n import error_message
 from app.reports import pdf, word
 from app.reports.document import build
 from app.reports.drafts import draft_items
@@ -132,9 +133,9 @@ def new_report(incident_id: int) -> Any:
             )
             report_id = report.id
     except ValidationError as exc:
-        return _render_form(incident, form, {exc.field or "form": exc.message}, 422)
+        return _render_form(incident, form, {exc.field or "form": error_message(exc)}, 422)
     except Conflict as exc:
-        return _render_form(incident, form, {"form": exc.message}, 409)
+        return _render_form(incident, form, {"form": error_message(exc)}, 409)
     flash(_("Report filed. Its document is below; print it or download it."), "ok")
     return redirect(url_for("web.report", incident_id=incident_id, report_id=report_id))
 

@@ -17,6 +17,7 @@ from accountability import cases as workflow
 from accountability.facts import Entry
 from accountability.rules import FACT_KEYS
 from app.extensions import now
+from app.i18n import error_message
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, visible_incident
@@ -51,7 +52,7 @@ def _run(case_id: int, work: Callable[[Session], str]) -> Response:
         with writing() as session:
             message = work(session)
     except FenghuoError as exc:
-        flash(_("Not done: %(reason)s", reason=exc.message), "error")
+        flash(_("Not done: %(reason)s", reason=error_message(exc)), "error")
         return _back(case_id)
     flash(message, "ok")
     return _back(case_id)
@@ -75,7 +76,7 @@ def open_case(incident_id: int) -> Response:
             )
             case_id = case.id
     except FenghuoError as exc:
-        flash(_("Not done: %(reason)s", reason=exc.message), "error")
+        flash(_("Not done: %(reason)s", reason=error_message(exc)), "error")
         return redirect(url_for("accountability_web.incident_subjects", incident_id=incident_id))
     flash(_("Case opened."), "ok")
     return _back(case_id)

@@ -95,7 +95,7 @@ def test_closing_while_a_report_is_owed_comes_back_as_a_message(
     reply = duty.post(f"/incidents/{incident}/close")
     assert reply.status_code == 302
     page = duty.text(f"/incidents/{incident}")
-    assert "cannot close while reports are owed" in _flash(page, "error")
+    assert "仍有应报未报的报告，不能关闭" in _flash(page, "error")  # the domain error, in zh_CN
     with sessions() as s:
         assert s.get(Incident, incident).status == "resolved"  # type: ignore[union-attr]
 

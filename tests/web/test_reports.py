@@ -179,4 +179,4 @@ def test_a_supplement_before_the_initial_report_comes_back_on_the_form(
         f"/incidents/{incident}/reports/new", {"kind": "supplement", "items.trend": "趋于平稳"}
     )
     assert reply.status_code == 409
-    assert "file the initial report first" in reply.get_data(as_text=True)
+    assert "请先提交初次报告" in reply.get_data(as_text=True)  # the domain error, in zh_CN
