@@ -20,6 +20,7 @@ from flask import Blueprint, abort, jsonify, request
 from telegram import Update
 
 from app.extensions import services
+from app.i18n import error_text
 from escalation.telegram import answers
 from escalation.telegram.actions import BotActions, incoming_from
 
@@ -51,6 +52,7 @@ def webhook() -> Any:
             public_url=svc.settings.public_url,
             tz=svc.policy.tz,
             redact_titles=svc.policy.redact_titles,
+            explain=error_text,
         )
         now = svc.clock.now()
         owed = actions.handle(incoming, now)

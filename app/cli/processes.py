@@ -85,9 +85,12 @@ def bot() -> None:
     _process_logging(settings)
     if not settings.telegram_enabled:
         raise click.ClickException("Telegram is off: FENGHUO_TELEGRAM_TOKEN is not set")
+    from app.i18n import error_text
     from escalation.telegram.bot import run_bot_from_settings
 
-    run_bot_from_settings(settings, load_policy(settings.policy_path), SystemClock())
+    run_bot_from_settings(
+        settings, load_policy(settings.policy_path), SystemClock(), explain=error_text
+    )
 
 
 @main.command()

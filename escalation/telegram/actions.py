@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.models import EscalationChain, Receipt
 from escalation.telegram import duty_commands
 from escalation.telegram.access import checked, language_for, refuse_unlinked
+from escalation.telegram.error_text import ErrorText, english
 from escalation.telegram.group_links import link_group
 from escalation.telegram.incoming import Answer, Incoming, incoming_from, reply, toast
 from escalation.telegram.keyboards import (
@@ -70,8 +71,11 @@ class BotActions:
         tz: tzinfo,
         redact_titles: bool,
         bot_username: str | None = None,
+        explain: ErrorText = english,
     ) -> None:
+        """``explain`` says a domain error in the person's language (``app.i18n.error_text``)."""
         self.sessions = sessions
+        self.explain = explain
         self.public_url = public_url
         self.tz = tz
         self.redact_titles = redact_titles
@@ -335,7 +339,7 @@ class BotActions:
                 assert incident is not None
                 return self._already(session, incident, lang, now)
         except FenghuoError as exc:
-            return html.escape(exc.message)
+            return html.escape(self.explain(exc, lang), quote=False)
 
     def _already(self, session: Session, incident: Incident, lang: str, now: datetime) -> str:
         chain = session.scalars(

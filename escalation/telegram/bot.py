@@ -44,6 +44,7 @@ from config.policy import Policy
 from config.settings import Settings
 from escalation.telegram.actions import Answer, BotActions, Incoming, incoming_from
 from escalation.telegram.calls import make_call
+from escalation.telegram.error_text import ErrorText, english
 from escalation.telegram.polling import BotHeartbeat, poll_forever
 from incidents.clock import Clock
 from incidents.db import make_engine, make_sessionmaker
@@ -134,12 +135,18 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     logger.error("Telegram update failed: %s", context.error, exc_info=context.error)
 
 
-def actions_for(sessions: sessionmaker[Session], settings: Settings, policy: Policy) -> BotActions:
+def actions_for(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    policy: Policy,
+    explain: ErrorText = english,
+) -> BotActions:
     return BotActions(
         sessions,
         public_url=settings.public_url,
         tz=policy.tz,
         redact_titles=policy.redact_titles,
+        explain=explain,
     )
 
 
@@ -193,15 +200,18 @@ class PollingBot:
             await app.stop()
 
 
-def run_bot_from_settings(settings: Settings, policy: Policy, clock: Clock) -> None:
-    """``fenghuo bot``: poll (exactly one process per token), or register the webhook."""
+def run_bot_from_settings(
+    settings: Settings, policy: Policy, clock: Clock, *, explain: ErrorText = english
+) -> None:
+    """``fenghuo bot``: poll (exactly one process per token), or register the webhook.
+    ``explain`` says domain errors in the person's language (the app's catalogue)."""
     if not settings.telegram_token:
         print("Telegram is off: FENGHUO_TELEGRAM_TOKEN is not set; the bot has nothing to do.")
         return
     engine = make_engine(settings.database_url)
     try:
         sessions = make_sessionmaker(engine)
-        actions = actions_for(sessions, settings, policy)
+        actions = actions_for(sessions, settings, policy, explain)
         token = settings.telegram_token
 
         def make() -> Application:  # type: ignore[type-arg]
