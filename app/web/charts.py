@@ -198,12 +198,11 @@ def _axes(
     shown = shown_labels(len(labels), width)
     for i in shown:
         year, _, month = labels[i].partition("-")
-        x = _num(x0 + slot * (i + 0.5))
         _el(
             months,
             "text",
             month or year,
-            x=x,
+            x=_num(x0 + slot * (i + 0.5)),
             y=_num(y0 + height + LAYOUT),
             text_anchor="middle",
             fill="#111827",
@@ -215,16 +214,16 @@ def _axes(
     for i in shown:
         year = labels[i].partition("-")[0]
         if not years or year != years[-1][1]:
-            x = x0 + slot * (i + 0.5)
-            if len(years) == 1 and x - years[0][0] < LAYOUT * 3:
+            centre = x0 + slot * (i + 0.5)
+            if len(years) == 1 and centre - years[0][0] < LAYOUT * 3:
                 years.pop()
-            years.append((x, year))
-    for x, year in years:
+            years.append((centre, year))
+    for centre, year in years:
         _el(
             months,
             "text",
             year,
-            x=_num(x),
+            x=_num(centre),
             y=_num(y0 + height + 2 * LAYOUT),
             text_anchor="middle",
             fill="#4b5360",
