@@ -44,6 +44,7 @@ from app.api import (  # noqa: E402
     receipts,
     reports,
     stats,
+    trends,
 )
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "receipts",
     "reports",
     "stats",
+    "trends",
 ]
