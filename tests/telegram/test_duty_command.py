@@ -15,7 +15,8 @@ from escalation.telegram.bot import COMMANDS, PollingBot
 from incidents import rosters
 from incidents.audit import AuditEvent, system_actor
 from incidents.clock import FrozenClock
-from incidents.org import Person
+from incidents.org import ROLES, Person
+from incidents.responsibility import holders
 from tests.escalation.support import DEFAULT_POLICY
 from tests.fakes.telegram import FakeTelegram
 from tests.telegram.conftest import link
@@ -39,6 +40,14 @@ def set_up_roster(factory: sessionmaker[Session], org: dict[str, Person]) -> Non
         )
 
 
+def fallback(factory: sessionmaker[Session], role: str, lang: int) -> tuple[str, str]:
+    """The name (0: Chinese, 1: English) of ``role``'s fallback position, and its holders."""
+    position = rosters.FALLBACK_POSITION[role]
+    with factory() as s:
+        names = "、".join(p.name for _pos, p in holders(s, position, HANDOFF))
+    return ROLES[position][lang], names
+
+
 def reply_to(fake: FakeTelegram, chat_id: int, count: int = 1) -> str:
     sent = fake.wait_for(lambda: fake.messages_in(chat_id)[count - 1 :], timeout=10)
     return sent[0].text
@@ -59,9 +68,11 @@ def test_duty_lists_who_is_on_duty_now_and_the_fallbacks(
     assert lines[0] == "<b>当前值班</b>(09:00)"
     # 钱进 holds the duty officer shift from 08:30 today to 08:30 tomorrow.
     assert lines[1] == "值班员:钱进,至 11-28 08:30"
-    # No rosters for the other roles: their fallback positions answer.
-    assert lines[2] == "带班领导:未设值班表,由指挥中心主任承担:李建国"
-    assert lines[3] == "技术值班:未设值班表,由指挥中心值班员承担:张晓明"
+    # No rosters for the other roles: their fallback positions' holders answer.
+    position, names = fallback(factory, "duty_leader", 0)
+    assert names and lines[2] == f"带班领导:未设值班表,由{position}承担:{names}"
+    position, names = fallback(factory, "technical_oncall", 0)
+    assert names and lines[3] == f"技术值班:未设值班表,由{position}承担:{names}"
 
 
 def test_duty_answers_in_the_linked_persons_language(
@@ -80,7 +91,8 @@ def test_duty_answers_in_the_linked_persons_language(
     body = reply_to(fake, user)
     assert "<b>On duty now</b> (09:00)" in body
     assert "Duty officer: 钱进, until 11-28 08:30" in body
-    assert "Leader on duty: no roster; the Command center head answers: 李建国" in body
+    position, names = fallback(factory, "duty_leader", 1)
+    assert f"Leader on duty: no roster; the {position} answers: {names}" in body
 
 
 def test_duty_and_handoff_refuse_an_unlinked_account(

@@ -13,6 +13,7 @@ from incidents import rosters
 from incidents.audit import AuditEvent, system_actor
 from incidents.clock import FrozenClock
 from incidents.org import Person
+from incidents.responsibility import holders
 from tests.web.conftest import Browser, as_, services_of
 
 HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # 08:30 in Asia/Shanghai
@@ -43,7 +44,10 @@ def test_the_page_shows_who_is_on_duty_and_the_handoff_awaiting_acknowledgement(
     handoff_id = hand_over(app, org)
     page = duty.text("/handoffs")
     assert "钱进" in page and "2026-11-28 08:30" in page  # on duty until tomorrow 08:30
-    assert "李建国" in page  # no leader-on-duty roster: the command center head answers
+    # No leader-on-duty roster: the holders of its fallback position answer.
+    with services_of(app).sessions() as s:
+        fallback = holders(s, rosters.FALLBACK_POSITION["duty_leader"], clock.now())
+    assert fallback and all(person.name in page for _pos, person in fallback)
     assert f"/handoffs/{handoff_id}" in page and "张晓明 → 钱进" in page
     assert f'action="/handoffs/{handoff_id}/acknowledge"' in page
 
