@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.extensions import now, services
+from app.i18n import error_message
 from app.web import bp
 from app.web.forms import parse_local
 from app.web.roster_calendar import month_key
@@ -59,11 +60,6 @@ def _require_keeper() -> None:
         caps().can_manage_rosters,
         _("Only the command center head and administrators change the duty roster."),
     )
-
-
-def message_of(exc: FenghuoError) -> str:
-    """The error in the reader's language: its msgid looked up, its params filled in."""
-    return exc.render(_)
 
 
 def field_of(form_name: str, exc: FenghuoError) -> str:
@@ -135,7 +131,7 @@ def _handoffs(form: Form) -> list[str]:
 
 
 def _refused(form_name: str, exc: FenghuoError) -> dict[str, dict[str, str]]:
-    return {form_name: {field_of(form_name, exc): message_of(exc)}}
+    return {form_name: {field_of(form_name, exc): error_message(exc)}}
 
 
 def _change_role(role: str, form_name: str, work: Callable[[Session, Form], datetime]) -> Any:
