@@ -37,12 +37,12 @@ def _headers(response: Response) -> Response:
 def _visible_case(case_id: int) -> Case:
     case = db().get(Case, case_id)
     if case is None or not can_view(db(), caps(), case, now()):
-        raise NotFound(f"no accountability case with id {case_id}", field="id")
+        raise NotFound("no accountability case with id %(id)s", field="id", params={"id": case_id})
     return case
 
 
 def _incident(incident_id: int) -> Incident:
     incident = db().get(Incident, incident_id)
     if incident is None or not can_view_incident(db(), caps(), incident):
-        raise NotFound(f"no incident with id {incident_id}", field="id")
+        raise NotFound("no incident with id %(id)s", field="id", params={"id": incident_id})
     return incident

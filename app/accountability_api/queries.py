@@ -5,15 +5,17 @@ stores anything.
 
 from __future__ import annotations
 
-from flask import jsonify
+from typing import Annotated
+
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 from sqlalchemy import select
 
 from accountability import cases as workflow
 from accountability.access import READERS, can_view
 from accountability.clauses import PERFUNCTORY_CLOSURE_TEXT
 from accountability.close import perfunctory_closures
-from accountability.models import CASE_STATUSES, Case
+from accountability.models import Case
 from accountability.present import case_detail, case_summary, perfunctory_item
 from accountability.rules import assess
 from accountability.subjects import subjects_of
@@ -24,11 +26,31 @@ from app.accountability_api.blueprint import (
     _visible_case,
     bp,
 )
+from app.accountability_api.shapes import (
+    Assessment,
+    CaseList,
+    CasePage,
+    CaseStatus,
+    Facts,
+    PerfunctoryList,
+    Subjects,
+)
+from app.accountability_api.shapes import Case as CaseOut
 from app.api.auth import caps
-from app.api.params import check_query, json_body, query_int, query_list
+from app.api.contract import Id, Query, endpoint
 from app.extensions import db, now
-from incidents.errors import Forbidden, ValidationError
+from incidents.errors import Forbidden
 from incidents.permissions import Capabilities
+
+TAG = "accountability"
+
+
+class CaseQuery(Query):
+    status: list[CaseStatus] = Field(
+        default_factory=list, description="one or more statuses (repeat or comma-separate)"
+    )
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = Field(DEFAULT_LIMIT, description="page size")
+    cursor: Id | None = Field(None, description="next_cursor of the previous page")
 
 
 def _readable(caps_: Capabilities, rows: list[Case]) -> list[Case]:
@@ -38,19 +60,33 @@ def _readable(caps_: Capabilities, rows: list[Case]) -> list[Case]:
     return [row for row in rows if can_view(db(), caps_, row, at)]
 
 
-@bp.post("/accountability/assess")
-def assess_facts() -> ResponseReturnValue:
-    """Article 5 over the posted facts; stores nothing. Same JSON as ``Assessment.to_dict``."""
-    check_query(())
-    data = json_body()
-    if not isinstance(data, dict):
-        raise ValidationError("the body must be a JSON object of facts", field="facts")
-    return jsonify(assess(data).to_dict())
+@endpoint(
+    "post",
+    "/accountability/assess",
+    operation_id="assessFacts",
+    summary="Article 5 over the given facts (stores nothing); same JSON as the engine",
+    tag=TAG,
+    response=Assessment,
+    body=Facts,
+    blueprint=bp,
+)
+def assess_facts(body: Facts) -> ResponseReturnValue:
+    """Article 5 over the posted facts; stores nothing. Same JSON as ``Assessment.to_dict``
+    (the facts left out are left out, so that ``presumed`` says which defaults decided)."""
+    return assess(body.model_dump(exclude_unset=True)).to_dict()
 
 
-@bp.get("/incidents/<int:incident_id>/subjects")
+@endpoint(
+    "get",
+    "/incidents/<int:incident_id>/subjects",
+    operation_id="listSubjects",
+    summary="Who answers for the incident under Article 3, at its detection time",
+    tag=TAG,
+    response=Subjects,
+    errors=(401, 403, 404),
+    blueprint=bp,
+)
 def list_subjects(incident_id: int) -> ResponseReturnValue:
-    check_query(())
     incident = _incident(incident_id)
     if not caps().roles & READERS:
         raise Forbidden(
@@ -65,61 +101,79 @@ def list_subjects(incident_id: int) -> ResponseReturnValue:
     items = []
     for subject in subjects_of(db(), incident):
         items.append({**subject.to_dict(), "case_id": opened.get(subject.person_id)})
-    return jsonify(
-        {"incident_id": incident.id, "at": incident.detected_at.isoformat(), "items": items}
-    )
+    return {"incident_id": incident.id, "at": incident.detected_at.isoformat(), "items": items}
 
 
-@bp.get("/incidents/<int:incident_id>/cases")
+@endpoint(
+    "get",
+    "/incidents/<int:incident_id>/cases",
+    operation_id="listIncidentCases",
+    summary="The incident's accountability cases",
+    tag=TAG,
+    response=CaseList,
+    errors=(401, 404),
+    blueprint=bp,
+)
 def list_incident_cases(incident_id: int) -> ResponseReturnValue:
-    check_query(())
     _incident(incident_id)
     rows = _readable(caps(), workflow.cases_of_incident(db(), incident_id))
-    return jsonify({"items": [case_summary(db(), row) for row in rows]})
+    return {"items": [case_summary(db(), row) for row in rows]}
 
 
-@bp.get("/accountability/cases")
-def list_cases() -> ResponseReturnValue:
-    check_query(("status", "limit", "cursor"))
-    statuses = query_list("status")
-    for value in statuses:
-        if value not in CASE_STATUSES:
-            raise ValidationError(
-                f"unknown status {value!r}; one of {', '.join(CASE_STATUSES)}", field="status"
-            )
-    limit = query_int("limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    assert limit is not None
-    cursor = query_int("cursor")
+@endpoint(
+    "get",
+    "/accountability/cases",
+    operation_id="listCases",
+    summary="Accountability cases the caller may see, newest first",
+    tag=TAG,
+    response=CasePage,
+    query=CaseQuery,
+    blueprint=bp,
+)
+def list_cases(query: CaseQuery) -> ResponseReturnValue:
     stmt = select(Case).order_by(Case.id.desc())
-    if statuses:
-        stmt = stmt.where(Case.status.in_(statuses))
-    if cursor is not None:
-        stmt = stmt.where(Case.id < cursor)
-    rows = _readable(caps(), list(db().scalars(stmt.limit(limit + 1))))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return jsonify(
-        {
-            "items": [case_summary(db(), row) for row in rows],
-            "next_cursor": str(rows[-1].id) if more and rows else None,
-        }
-    )
+    if query.status:
+        stmt = stmt.where(Case.status.in_(query.status))
+    if query.cursor is not None:
+        stmt = stmt.where(Case.id < query.cursor)
+    rows = _readable(caps(), list(db().scalars(stmt.limit(query.limit + 1))))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    return {
+        "items": [case_summary(db(), row) for row in rows],
+        "next_cursor": str(rows[-1].id) if more and rows else None,
+    }
 
 
-@bp.get("/cases/<int:case_id>")
+@endpoint(
+    "get",
+    "/cases/<int:case_id>",
+    operation_id="getCase",
+    summary="A case with its facts, determination and steps",
+    tag=TAG,
+    response=CaseOut,
+    errors=(401, 404),
+    blueprint=bp,
+)
 def get_case(case_id: int) -> ResponseReturnValue:
-    check_query(())
-    return jsonify(case_detail(db(), _visible_case(case_id), now=now(), caps=caps()))
+    return case_detail(db(), _visible_case(case_id), now=now(), caps=caps())
 
 
-@bp.get("/accountability/perfunctory")
+@endpoint(
+    "get",
+    "/accountability/perfunctory",
+    operation_id="listPerfunctoryClosures",
+    summary="Cases closed or waived with no sanction or a milder one than their tier allows "
+    "(5.4 closing sentence); for the leading group",
+    tag=TAG,
+    response=PerfunctoryList,
+    errors=(401, 403),
+    blueprint=bp,
+)
 def perfunctory() -> ResponseReturnValue:
-    check_query(())
     rows = perfunctory_closures(db(), caps())
     zh, en = PERFUNCTORY_CLOSURE_TEXT
-    return jsonify(
-        {
-            "rule": {"clause": "5.4", "zh": zh, "en": en},
-            "items": [perfunctory_item(db(), row) for row in rows],
-        }
-    )
+    return {
+        "rule": {"clause": "5.4", "zh": zh, "en": en},
+        "items": [perfunctory_item(db(), row) for row in rows],
+    }

@@ -1,231 +1,311 @@
 """The accountability API's writes: opening a case, then each step of its workflow —
 findings, determination, proposal, decision (6(1)) or joint decision and approval
-(6(2)), execution, the police referral, closing or waiving. Each route checks the body,
-calls one use case in ``accountability.cases`` inside one unit of work, and answers
-with the case as it now stands.
+(6(2)), execution, the police referral, closing or waiving. Each route checks that the
+caller may see the case (404 first), validates the body against its model, calls one use
+case in ``accountability.cases`` inside one unit of work, and answers with the case as
+it now stands.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from flask import jsonify, request
+from flask import request
 from flask.typing import ResponseReturnValue
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from accountability import cases as workflow
+from accountability.clauses import SANCTIONS
+from accountability.execution import POLICE_STEPS
 from accountability.facts import parse_entries
-from accountability.models import Case
+from accountability.models import PARTIES
+from accountability.models import Case as CaseRow
 from accountability.present import case_detail
+from accountability.rules import FACT_KEYS
 from accountability.workflow import MAX_TEXT
 from app.accountability_api.blueprint import _incident, _visible_case, bp
+from app.accountability_api.shapes import Case
 from app.api.auth import actor, caps
-from app.api.params import body_object, check_query, json_body, optional_text
+from app.api.contract import Body, Id, endpoint, enum_of, one_of
 from app.api.unit import unit
 from app.extensions import db, now
 from incidents.errors import ValidationError
 
+TAG = "accountability"
+STEP_ERRORS = (401, 403, 404, 409)
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+_SANCTIONS = list(SANCTIONS)
+Sanction = Annotated[str, one_of(_SANCTIONS), enum_of(_SANCTIONS)]
+
+
+def _day(value: object) -> object:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValidationError("must be a date (YYYY-MM-DD)", code="date")
+
+
+Day = Annotated[date, BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
+
+
+class OpenCase(Body):
+    person_id: Id = Field(description="the subject (one of the incident's subjects)")
+
+
+class Finding(Body):
+    fact: Annotated[str, one_of(FACT_KEYS), enum_of(FACT_KEYS)]
+    value: Any
+    evidence: Note | None = Field(None, description="a finding needs its evidence")
+    reason: Note | None = Field(None, description="an override of a derived fact, its reason")
+
+
+class Findings(Body):
+    findings: list[Finding] = Field(min_length=1)
+
+
+class NoFields(Body):
+    """No fields; the body may be omitted."""
+
+
+class Propose(Body):
+    sanction: Sanction | None = Field(description="a sanction the tier allows, or null: none")
+    reason: Note | None = None
+    police_referral: bool = False
+    judicial_referral: bool = False
+
+
+class Decide(Body):
+    sanction: Sanction | None = Field(None, description="left out: as proposed; null: none")
+    reason: Note | None = None
+
+
+class Agree(Body):
+    agree: bool
+    note: Note | None = None
+    party: Annotated[str, one_of(PARTIES), enum_of(PARTIES)] | None = Field(
+        None, description="the party spoken for, when the caller holds several"
+    )
+
+
+class Approve(Body):
+    approve: bool
+    reason: Note | None = None
+
+
+class Execute(Body):
+    note: Note | None = None
+
+
+class PoliceStep(Body):
+    step: Annotated[str, one_of(POLICE_STEPS), enum_of(POLICE_STEPS)]
+    on: Day
+
+
+class CloseCase(Body):
+    justification: Note | None = Field(
+        None, description="needed when closing with no sanction or a milder one"
+    )
+
+
+class Waive(Body):
+    reason: Note
+
 
 def _detail(case_id: int) -> dict[str, Any]:
-    case = db().get(Case, case_id)
+    case = db().get(CaseRow, case_id)
     assert case is not None
     return case_detail(db(), case, now=now(), caps=caps())
 
 
-def _body(allowed: tuple[str, ...], *, optional: bool = True) -> dict[str, Any]:
-    check_query(())
-    return body_object(json_body(optional=optional), allowed)
+def _step(
+    name: str, operation_id: str, summary: str, body: type[Body], *, optional: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., ResponseReturnValue]]:
+    """POST /cases/{case_id}/{name}: the case's visibility first, then the body."""
+    return endpoint(
+        "post",
+        f"/cases/<int:case_id>/{name}",
+        operation_id=operation_id,
+        summary=summary,
+        tag=TAG,
+        response=Case,
+        body=body,
+        body_optional=optional,
+        errors=STEP_ERRORS,
+        guard=_visible_case,
+        blueprint=bp,
+    )
 
 
-def _sanction(data: dict[str, Any]) -> str | None:
-    value = data["sanction"]
-    if value is not None and not isinstance(value, str):
-        raise ValidationError("must be a sanction code or null", field="sanction")
-    return value
-
-
-def _text(data: dict[str, Any], name: str) -> str:
-    return optional_text(data, name, max_len=MAX_TEXT)
-
-
-def _flag(data: dict[str, Any], name: str) -> bool:
-    if name not in data:
-        raise ValidationError("is required (true or false)", field=name)
-    value = data[name]
-    if type(value) is not bool:
-        raise ValidationError("must be true or false", field=name)
-    return value
-
-
-@bp.post("/incidents/<int:incident_id>/cases")
-def open_case(incident_id: int) -> ResponseReturnValue:
-    _incident(incident_id)
-    data = _body(("person_id",), optional=False)
-    if "person_id" not in data:
-        raise ValidationError("is required", field="person_id")
+@endpoint(
+    "post",
+    "/incidents/<int:incident_id>/cases",
+    operation_id="openCase",
+    summary="Open the case of one subject",
+    tag=TAG,
+    response=Case,
+    status=201,
+    location=True,
+    body=OpenCase,
+    errors=STEP_ERRORS,
+    guard=_incident,
+    blueprint=bp,
+)
+def open_case(incident_id: int, body: OpenCase) -> ResponseReturnValue:
     with unit() as session:
         case = workflow.open_case(
-            session,
-            incident_id=incident_id,
-            person_id=data["person_id"],
-            actor=actor(),
-            now=now(),
+            session, incident_id=incident_id, person_id=body.person_id, actor=actor(), now=now()
         )
-        body = case_detail(session, case, now=now(), caps=caps())
-    reply = jsonify(body)
-    reply.status_code = 201
-    reply.headers["Location"] = f"{request.script_root}/api/v1/cases/{body['id']}"
-    return reply
+        reply = case_detail(session, case, now=now(), caps=caps())
+    return reply, {"Location": f"{request.script_root}/api/v1/cases/{reply['id']}"}
 
 
-@bp.post("/cases/<int:case_id>/findings")
-def enter_findings(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("findings",), optional=False)
-    entries = parse_entries(data.get("findings"))
+@_step(
+    "findings",
+    "enterFindings",
+    "Enter findings (with evidence) or override derived facts (with a reason)",
+    Findings,
+)
+def enter_findings(case_id: int, body: Findings) -> ResponseReturnValue:
+    # The rules no schema states (a fact given twice, a value of the fact's type, evidence
+    # for a finding, a reason for an override) are the domain's.
+    entries = parse_entries(body.model_dump(exclude_unset=True)["findings"])
     with unit() as session:
         workflow.enter_findings(session, case_id=case_id, entries=entries, actor=actor(), now=now())
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/determine")
-def determine(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    _body(())
+@_step(
+    "determine",
+    "determineCase",
+    "Assess the case's facts and store the determination",
+    NoFields,
+    optional=True,
+)
+def determine(case_id: int, body: NoFields) -> ResponseReturnValue:
     with unit() as session:
         workflow.determine(session, case_id=case_id, actor=actor(), now=now())
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/propose")
-def propose(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("sanction", "reason", "police_referral", "judicial_referral"), optional=False)
-    if "sanction" not in data:
-        raise ValidationError("is required (a sanction code, or null for none)", field="sanction")
+@_step("propose", "proposeSanction", "Propose a sanction the tier allows, or none (null)", Propose)
+def propose(case_id: int, body: Propose) -> ResponseReturnValue:
     with unit() as session:
         workflow.propose(
             session,
             case_id=case_id,
-            sanction=_sanction(data),
-            reason=_text(data, "reason"),
+            sanction=body.sanction,
+            reason=body.reason or "",
             actor=actor(),
             now=now(),
-            # Type-checked by the use case, which names the field.
-            police_referral=data.get("police_referral", False),
-            judicial_referral=data.get("judicial_referral", False),
+            police_referral=body.police_referral,
+            judicial_referral=body.judicial_referral,
         )
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/decide")
-def decide(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("sanction", "reason"))
-    sanction = _sanction(data) if "sanction" in data else workflow.AS_PROPOSED
+@_step(
+    "decide", "decideCase", "A leading group member decides a 6(1) proposal", Decide, optional=True
+)
+def decide(case_id: int, body: Decide) -> ResponseReturnValue:
+    sanction = body.sanction if "sanction" in body.model_fields_set else workflow.AS_PROPOSED
     with unit() as session:
         workflow.decide(
             session,
             case_id=case_id,
             sanction=sanction,
-            reason=_text(data, "reason"),
+            reason=body.reason or "",
             actor=actor(),
             now=now(),
         )
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/agree")
-def agree(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("agree", "note", "party"), optional=False)
-    party = data.get("party")
-    if party is not None and not isinstance(party, str):
-        raise ValidationError("must be a party code", field="party")
+@_step("agree", "agreeJointDecision", "A 6(2) party records its agreement (or disagreement)", Agree)
+def agree(case_id: int, body: Agree) -> ResponseReturnValue:
     with unit() as session:
         workflow.agree(
             session,
             case_id=case_id,
-            agreed=_flag(data, "agree"),
-            note=_text(data, "note"),
-            party=party,
+            agreed=body.agree,
+            note=body.note or "",
+            party=body.party,
             actor=actor(),
             now=now(),
         )
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/approve")
-def approve(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("approve", "reason"), optional=False)
+@_step(
+    "approve",
+    "approveJointDecision",
+    "A leading group member approves a 6(2) joint decision",
+    Approve,
+)
+def approve(case_id: int, body: Approve) -> ResponseReturnValue:
     with unit() as session:
         workflow.approve(
             session,
             case_id=case_id,
-            approved=_flag(data, "approve"),
-            reason=_text(data, "reason"),
+            approved=body.approve,
+            reason=body.reason or "",
             actor=actor(),
             now=now(),
         )
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/execute")
-def execute(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("note",))
+@_step(
+    "execute",
+    "executeSanction",
+    "Record that the decided sanction was carried out",
+    Execute,
+    optional=True,
+)
+def execute(case_id: int, body: Execute) -> ResponseReturnValue:
     with unit() as session:
-        workflow.execute(
-            session, case_id=case_id, note=_text(data, "note"), actor=actor(), now=now()
+        workflow.execute(session, case_id=case_id, note=body.note or "", actor=actor(), now=now())
+    return _detail(case_id)
+
+
+@_step(
+    "police",
+    "recordPoliceStep",
+    "Record the date a police referral was reported, executed, closed",
+    PoliceStep,
+)
+def police(case_id: int, body: PoliceStep) -> ResponseReturnValue:
+    with unit() as session:
+        workflow.police_step(
+            session, case_id=case_id, step=body.step, on=body.on, actor=actor(), now=now()
         )
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/police")
-def police(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("step", "on"), optional=False)
-    step = data.get("step")
-    if not isinstance(step, str):
-        raise ValidationError("is required: reported, executed or closed", field="step")
-    raw = data.get("on")
-    try:
-        on = date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
-    except ValueError:
-        on = None
-    if on is None:
-        raise ValidationError("must be a date (YYYY-MM-DD)", field="on")
-    with unit() as session:
-        workflow.police_step(session, case_id=case_id, step=step, on=on, actor=actor(), now=now())
-    return jsonify(_detail(case_id))
-
-
-@bp.post("/cases/<int:case_id>/close")
-def close(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("justification",))
+@_step(
+    "close",
+    "closeCase",
+    "Close the case; no sanction or a milder one needs a justification",
+    CloseCase,
+    optional=True,
+)
+def close(case_id: int, body: CloseCase) -> ResponseReturnValue:
     with unit() as session:
         workflow.close_case(
             session,
             case_id=case_id,
-            justification=_text(data, "justification"),
+            justification=body.justification or "",
             actor=actor(),
             now=now(),
         )
-    return jsonify(_detail(case_id))
+    return _detail(case_id)
 
 
-@bp.post("/cases/<int:case_id>/waive")
-def waive(case_id: int) -> ResponseReturnValue:
-    _visible_case(case_id)
-    data = _body(("reason",), optional=False)
+@_step("waive", "waiveCase", "Drop the case before a decision, with a reason", Waive)
+def waive(case_id: int, body: Waive) -> ResponseReturnValue:
     with unit() as session:
-        workflow.waive(
-            session,
-            case_id=case_id,
-            reason=_text(data, "reason"),
-            actor=actor(),
-            now=now(),
-        )
-    return jsonify(_detail(case_id))
+        workflow.waive(session, case_id=case_id, reason=body.reason, actor=actor(), now=now())
+    return _detail(case_id)

@@ -4,8 +4,9 @@
 nothing. ``GET /grading/fields`` describes the impact facts (from ``IMPACT_FIELDS``), the
 grades and the categories, so a client builds its form from the same source as ours.
 
-The first resource declared through ``app.api.contract``: the models below validate the
-body and are the document's schemas.
+Declared through ``app.api.contract``: the models below validate the body and are the
+document's schemas; the impact facts are ``app.api.shapes.ImpactInput``, generated from
+``IMPACT_FIELDS``.
 """
 
 from __future__ import annotations
@@ -14,50 +15,16 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from app.api.contract import Body, Out, endpoint, enum_of, one_of, schema_ref
+from app.api.contract import Body, Out, endpoint, enum_of, one_of
 from app.api.serialize import grade_fields, names
-from incidents.errors import ValidationError
-from incidents.grading import (
-    GRADE_COLOUR,
-    GRADE_LEVEL,
-    GRADES,
-    IMPACT_FIELDS,
-    Impact,
-    below_suggestion,
-    suggest,
-)
+from app.api.shapes import Category, Grade, GradeInfo, ImpactInput, Names, Reason
+from incidents.grading import GRADES, IMPACT_FIELDS, Impact, below_suggestion, suggest
 from incidents.impact import FieldSpec
 from incidents.models import CATEGORIES
 
-_GRADE_TEXT = "CAC grading guide (2025): general 一般 (IV) … especially_major 特别重大 (I)"
-_CATEGORIES = list(CATEGORIES)
-_LEVELS = list(dict.fromkeys(GRADE_LEVEL.values()))
-_COLOURS = list(dict.fromkeys(GRADE_COLOUR.values()))
+__all__ = ["Category", "Grade"]  # the other faces' models name grades and categories so
+
 _KINDS = ("bool", "int", "float", "enum")
-Grade = Annotated[str, one_of(GRADES), enum_of(GRADES, _GRADE_TEXT)]
-Category = Annotated[
-    str, one_of(_CATEGORIES), enum_of(_CATEGORIES, "GB/T 20986-2023 top-level category")
-]
-
-
-class Names(Out):
-    zh: str
-    en: str
-
-
-class Reason(Out):
-    grade: Grade
-    dimension: str
-    threshold: str
-    zh: str
-    en: str
-
-
-class GradeInfo(Out):
-    grade: Grade
-    grade_name: Names
-    grade_level: Annotated[str, one_of(_LEVELS), enum_of(_LEVELS)]
-    grade_colour: Annotated[str, one_of(_COLOURS), enum_of(_COLOURS)]
 
 
 class Choice(Out):
@@ -88,14 +55,16 @@ class GradingFields(Out):
 
 
 class SuggestRequest(Body):
-    impact: Annotated[dict[str, Any], schema_ref("ImpactInput")] = Field(default_factory=dict)
+    impact: ImpactInput = Field(default_factory=ImpactInput)
     grade: Grade | None = None
 
 
 class SuggestResponse(GradeInfo):
     reasons: list[Reason]
     also: list[Reason]
-    below_suggestion: bool | None
+    below_suggestion: bool | None = Field(
+        description="whether the grade sent is below the suggestion; null when no grade was sent"
+    )
 
 
 def field_description(name: str, spec: FieldSpec) -> dict[str, Any]:
@@ -144,9 +113,7 @@ def grading_fields() -> GradingFields:
 )
 def grading_suggest(body: SuggestRequest) -> SuggestResponse:
     """Suggest a grade for ``impact``; with ``grade``, say whether it is below the suggestion."""
-    if not isinstance(body.impact, dict):
-        raise ValidationError("must be an object of impact facts", field="impact")
-    suggestion = suggest(Impact.from_mapping(body.impact))
+    suggestion = suggest(Impact.from_mapping(body.impact.model_dump(exclude_unset=True)))
     below: bool | None = None
     if body.grade is not None:
         below = below_suggestion(body.grade, suggestion.grade)

@@ -10,13 +10,13 @@ changes it made before the error and their audit events included.
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 
-from app.api import bp
 from app.api.auth import actor, caps
+from app.api.contract import Out, endpoint, unlisted
 from app.api.errors import MalformedBody, UnsupportedMediaType
-from app.api.params import check_query
 from app.api.unit import unit
 from app.extensions import db, now
 from escalation import organisation
@@ -50,6 +50,29 @@ def yaml_body() -> str:
         raise MalformedBody("the body is not valid UTF-8", code="malformed_body") from None
 
 
+YAML_FILE = {
+    "type": "string",
+    "description": "the organisation file (departments, people with their positions, "
+    "systems), as `fenghuo org export` writes it",
+}
+ONLY_ADMINS = "Administrators only (403 otherwise)."
+
+
+class OrgCounts(Out):
+    """Rows per kind; a kind with none is left out."""
+
+    departments: int = Field(0, ge=1, json_schema_extra=unlisted)
+    people: int = Field(0, ge=1, json_schema_extra=unlisted)
+    positions: int = Field(0, ge=1, json_schema_extra=unlisted)
+    systems: int = Field(0, ge=1, json_schema_extra=unlisted)
+
+
+class OrgImportResult(Out):
+    changed: bool = Field(description="false: the file matched the record")
+    created: OrgCounts
+    updated: OrgCounts
+
+
 def import_result(result: ImportResult) -> dict[str, object]:
     """The ``OrgImportResult`` document: whether anything changed, and counts per kind."""
     return {
@@ -59,18 +82,43 @@ def import_result(result: ImportResult) -> dict[str, object]:
     }
 
 
-@bp.get("/org/export")
+@endpoint(
+    "get",
+    "/org/export",
+    operation_id="exportOrganisation",
+    summary="The organisation as a YAML file",
+    tag="organisation",
+    response={"application/yaml": {"schema": YAML_FILE}},
+    errors=(401, 403),
+    description=ONLY_ADMINS,
+)
 def export_organisation() -> ResponseReturnValue:
-    check_query(())
     require(caps().can_manage_org, FORBIDDEN)
     return Response(export_org(db()), status=200, content_type=YAML_CONTENT_TYPE)
 
 
-@bp.post("/org/import")
+@endpoint(
+    "post",
+    "/org/import",
+    operation_id="importOrganisation",
+    summary="Import the organisation from a YAML file (idempotent)",
+    tag="organisation",
+    response=OrgImportResult,
+    request_content={mimetype: {"schema": YAML_FILE} for mimetype in YAML_MIMETYPES},
+    errors=(401, 403),
+    notes={
+        400: "The body is not UTF-8 (malformed_body).",
+        415: f"The body is not {' or '.join(YAML_MIMETYPES)}, or not UTF-8 by its charset.",
+        422: "The file has an error; `field` names it, e.g. people[3].positions[0].role. "
+        "Nothing was stored.",
+    },
+    description=f"{ONLY_ADMINS} Departments are matched by code, people by login, systems by "
+    "code, positions by (person, role, department, from). Every change is audited; the same "
+    "file twice changes nothing (`changed: false`). The whole file is one transaction.",
+)
 def import_organisation() -> ResponseReturnValue:
-    check_query(())
     require(caps().can_manage_org, FORBIDDEN)
     text = yaml_body()
     with unit() as session:
         result = organisation.import_organisation(session, text, actor=actor(), now=now())
-    return jsonify(import_result(result))
+    return import_result(result)

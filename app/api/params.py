@@ -1,25 +1,25 @@
-"""Reading request bodies and query strings with the API's error contract.
+"""Reading a request's JSON body with the API's error contract, before any model sees it.
 
 - a body that is not ``application/json`` is 415;
 - a body that is not JSON at all is 400 (``malformed_json``);
-- JSON with an unknown field, a wrong type or a bad value is 422 naming the field —
-  the use cases' parsers (``incidents.inputs``) report those; this module does the same
-  for query parameters, so that a misspelt filter is an error and not a silent no-op.
+- NUL characters and integers past what the database stores are a 422 naming the field.
+
+What the JSON must hold — fields, types, values — is the models' job
+(``app.api.contract``), and so are query strings; ``check_query`` remains for a view
+that reads its query string by hand.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
-from datetime import datetime
+from collections.abc import Collection
 from typing import Any
 
 from flask import request
 
 from app.api.errors import MalformedBody, UnsupportedMediaType
-from app.input_guard import MAX_ID, check_json
+from app.input_guard import check_json
 from incidents.errors import ValidationError
-from incidents.inputs import parse_datetime
 
 JSON_MIMETYPE = "application/json"
 
@@ -55,7 +55,13 @@ def json_body(*, optional: bool = False) -> Any:
         raise MalformedBody("the body is not valid UTF-8") from None
     except ValueError as exc:
         raise MalformedBody(f"the body is not valid JSON: {exc}") from None
-    check_json(decoded)  # NUL characters and integers past what the database stores
+    try:
+        check_json(decoded)  # NUL characters and integers past what the database stores
+    except ValidationError as exc:
+        if exc.field:
+            raise
+        # A NUL in a field's name: the name cannot be the field, so the body is at fault.
+        raise ValidationError(exc.msgid, field="body", code=exc.code, params=exc.params) from None
     return decoded
 
 
@@ -63,91 +69,9 @@ def check_query(allowed: Collection[str]) -> None:
     """Refuse query parameters the endpoint does not know (422 naming the parameter)."""
     for name in request.args:
         if name not in allowed:
-            known = ", ".join(sorted(allowed)) or "none"
-            raise ValidationError(f"unknown query parameter; allowed: {known}", field=name)
-
-
-def query_list(name: str) -> tuple[str, ...]:
-    """A multi-valued parameter: repeated (``?grade=a&grade=b``) or comma-separated."""
-    values: list[str] = []
-    for raw in request.args.getlist(name):
-        values.extend(part.strip() for part in raw.split(",") if part.strip())
-    return tuple(dict.fromkeys(values))
-
-
-def query_int(
-    name: str, *, default: int | None = None, minimum: int = 1, maximum: int | None = None
-) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit():
-        raise ValidationError("must be a positive integer", field=name)
-    upper = MAX_ID if maximum is None else maximum
-    value = int(raw[:12])  # more digits than that is out of range anyway
-    if len(raw) > 12 or value < minimum or value > upper:
-        raise ValidationError(f"must be between {minimum} and {upper}", field=name)
-    return value
-
-
-def query_datetime(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if "T" in raw and " " in raw:
-        # An unencoded "+08:00" arrives as " 08:00" (form encoding reads + as a space);
-        # after the "T" no space is legitimate, so put the sign back.
-        raw = raw.replace(" ", "+")
-    return parse_datetime(raw, name)
-
-
-def query_bool(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise ValidationError("must be true or false", field=name)
-
-
-def only_one_of(names: Iterable[str]) -> str:
-    """The one parameter of ``names`` that was given; 422 if none or several."""
-    given = [name for name in names if request.args.get(name)]
-    listed = " or ".join(names)
-    if len(given) != 1:
-        raise ValidationError(
-            f"give exactly one of {listed}", field=given[1] if len(given) > 1 else listed
-        )
-    return given[0]
-
-
-def body_object(data: Any, allowed: Collection[str]) -> dict[str, Any]:
-    """``data`` as a JSON object holding only ``allowed`` keys (else 422 naming the key)."""
-    if not isinstance(data, dict):
-        raise ValidationError("the body must be a JSON object", field=None)
-    for key in data:
-        if key not in allowed:
             raise ValidationError(
-                f"unknown field; allowed: {', '.join(sorted(allowed)) or 'none'}", field=key
+                "unknown query parameter; allowed: %(allowed)s",
+                field=name,
+                code="unknown_query_parameter",
+                params={"allowed": ", ".join(sorted(allowed)) or "-"},
             )
-    return data
-
-
-def optional_text(data: dict[str, Any], name: str, *, max_len: int = 2000) -> str:
-    value = data.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError("must be a string", field=name)
-    if len(value) > max_len:
-        raise ValidationError(f"must be at most {max_len} characters", field=name)
-    return value.strip()
-
-
-def required_text(data: dict[str, Any], name: str, *, max_len: int = 2000) -> str:
-    value = optional_text(data, name, max_len=max_len)
-    if not value:
-        raise ValidationError("is required", field=name)
-    return value

@@ -8,132 +8,98 @@ nobody can confirm for someone else.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated
 
-from flask import jsonify
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 
-from app.api import bp
+from app.api.actions import Empty
 from app.api.auth import actor
-from app.api.incidents import ensure_visible
-from app.api.openapi_parts import INCIDENT_ID, ITEM_ERRORS, WRITE_ERRORS, operation
-from app.api.params import body_object, check_query, json_body
-from app.api.schemas import DATETIME, ID, INT, STR, Schema, array, enum, nullable, obj, ref
+from app.api.clock_shapes import DeliveryStatus
+from app.api.contract import Id, Out, endpoint, enum_of, one_of
+from app.api.incidents import ID_TEXT, ensure_visible
+from app.api.shapes import Count
 from app.api.unit import unit
 from app.extensions import db, now
 from escalation import receipts
 
+_SOURCE_TEXT = (
+    "step: an inform step; report: a delivered report; escalated: the one before did not "
+    "confirm in time"
+)
 
-@bp.get("/incidents/<int:incident_id>/receipts")
+
+class Delivery(Out):
+    channel: str
+    status: DeliveryStatus
+    sent_at: datetime | None
+
+
+class Receipt(Out):
+    id: Id
+    person_id: Id
+    login: str
+    name: str
+    source: Annotated[str, one_of(receipts.SOURCES), enum_of(receipts.SOURCES, _SOURCE_TEXT)]
+    target: str
+    step: int | None
+    report_id: Id | None
+    escalated_from_id: Id | None
+    informed_at: datetime
+    confirm_by: datetime
+    confirmed_at: datetime | None
+    confirmed_via: (
+        Annotated[str, one_of(receipts.CONFIRM_CHANNELS), enum_of(receipts.CONFIRM_CHANNELS)] | None
+    )
+    escalated_at: datetime | None
+    deliveries: list[Delivery]
+
+
+class ReceiptList(Out):
+    items: list[Receipt]
+
+
+class ReceiptsConfirmed(Out):
+    confirmed: Count = Field(description="how many of the caller's receipts this confirmed")
+    items: list[Receipt]
+
+
+@endpoint(
+    "get",
+    "/incidents/<int:incident_id>/receipts",
+    operation_id="listReceipts",
+    summary="Leaders informed and their receipts (签收)",
+    tag="escalation",
+    response=ReceiptList,
+    errors=(401, 404),
+    path_descriptions=ID_TEXT,
+    description="One row per leader told by an inform step, sent a report, or told because "
+    "the one before did not confirm in time.",
+)
 def list_receipts(incident_id: int) -> ResponseReturnValue:
-    check_query(())
     ensure_visible(incident_id)
-    items = [v.to_dict() for v in receipts.receipts_view(db(), incident_id)]
-    return jsonify({"items": items})
+    return {"items": [v.to_dict() for v in receipts.receipts_view(db(), incident_id)]}
 
 
-@bp.post("/incidents/<int:incident_id>/receipts/confirm")
-def confirm_receipts(incident_id: int) -> ResponseReturnValue:
-    check_query(())
-    ensure_visible(incident_id)
-    body_object(json_body(optional=True), ())
+@endpoint(
+    "post",
+    "/incidents/<int:incident_id>/receipts/confirm",
+    operation_id="confirmReceipts",
+    summary="Confirm your own receipts for the incident (签收)",
+    tag="escalation",
+    response=ReceiptsConfirmed,
+    body=Empty,
+    body_optional=True,
+    errors=(401, 403, 404, 409),
+    guard=ensure_visible,
+    path_descriptions=ID_TEXT,
+    description="Only the person informed confirms; a second call changes nothing (confirmed: 0).",
+)
+def confirm_receipts(incident_id: int, body: Empty) -> ResponseReturnValue:
     with unit() as session:
         done = receipts.confirm_all(
             session, incident_id=incident_id, actor=actor(), via="api", now=now()
         )
         items = [v.to_dict() for v in receipts.receipts_view(session, incident_id)]
-    return jsonify({"confirmed": done, "items": items})
-
-
-# --- the OpenAPI part ---------------------------------------------------------------------
-
-
-def receipts_paths() -> dict[str, Any]:
-    base = "/incidents/{incident_id}/receipts"
-    return {
-        base: {
-            "parameters": [INCIDENT_ID],
-            "get": operation(
-                "listReceipts",
-                "Leaders informed and their receipts (签收)",
-                tag="escalation",
-                ok=(200, "ReceiptList"),
-                errors=ITEM_ERRORS,  # an unknown incident is a 404
-                description="One row per leader told by an inform step, sent a report, or "
-                "told because the one before did not confirm in time.",
-            ),
-        },
-        base + "/confirm": {
-            "parameters": [INCIDENT_ID],
-            "post": operation(
-                "confirmReceipts",
-                "Confirm your own receipts for the incident (签收)",
-                tag="escalation",
-                ok=(200, "ReceiptsConfirmed"),
-                errors=WRITE_ERRORS,
-                body="Empty",
-                body_optional=True,
-                description="Only the person informed confirms; a second call changes "
-                "nothing (confirmed: 0).",
-            ),
-        },
-    }
-
-
-def receipts_schemas() -> dict[str, Schema]:
-    delivery = obj(
-        {
-            "channel": STR,
-            "status": enum(("pending", "sending", "sent", "failed")),
-            "sent_at": nullable(DATETIME),
-        },
-        required=("channel", "status", "sent_at"),
-    )
-    receipt = obj(
-        {
-            "id": ID,
-            "person_id": ID,
-            "login": STR,
-            "name": STR,
-            "source": enum(
-                receipts.SOURCES,
-                "step: an inform step; report: a delivered "
-                "report; escalated: the one before did not confirm in time",
-            ),
-            "target": STR,
-            "step": nullable(INT),
-            "report_id": nullable(ID),
-            "escalated_from_id": nullable(ID),
-            "informed_at": DATETIME,
-            "confirm_by": DATETIME,
-            "confirmed_at": nullable(DATETIME),
-            "confirmed_via": nullable(enum(receipts.CONFIRM_CHANNELS)),
-            "escalated_at": nullable(DATETIME),
-            "deliveries": array(delivery),
-        },
-        required=(
-            "id",
-            "person_id",
-            "login",
-            "name",
-            "source",
-            "target",
-            "step",
-            "report_id",
-            "escalated_from_id",
-            "informed_at",
-            "confirm_by",
-            "confirmed_at",
-            "confirmed_via",
-            "escalated_at",
-            "deliveries",
-        ),
-    )
-    return {
-        "Receipt": receipt,
-        "ReceiptList": obj({"items": array(ref("Receipt"))}, required=("items",)),
-        "ReceiptsConfirmed": obj(
-            {"confirmed": {"type": "integer", "minimum": 0}, "items": array(ref("Receipt"))},
-            required=("confirmed", "items"),
-        ),
-    }
+    return {"confirmed": done, "items": items}

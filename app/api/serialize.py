@@ -5,7 +5,8 @@ Field names follow the record (issue 2, item 4). Codes travel with their names
 show a label without a second table, and sends back exactly the code it received.
 Every time is ISO 8601 in UTC with its offset.
 
-``app.api.schemas`` describes each shape; the API tests check one against the other.
+``app.api.shapes`` (and ``clock_shapes``) describe each shape as a model; under test every
+answer is held to its model, and the API tests validate them against the document.
 """
 
 from __future__ import annotations

@@ -7,19 +7,27 @@ group, HR); anyone else would learn about incidents outside their departments.
 
 from __future__ import annotations
 
-from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from app.api import bp
 from app.api.auth import caps
-from app.api.params import check_query
+from app.api.clock_shapes import Stats
+from app.api.contract import endpoint
 from app.extensions import db, now, services
 from escalation.stats import figures
 from incidents.permissions import require
 
 
-@bp.get("/stats")
+@endpoint(
+    "get",
+    "/stats",
+    operation_id="getStats",
+    summary="Figures per grade: open, unacknowledged, due, breached",
+    tag="escalation",
+    response=Stats,
+    errors=(401, 403),
+    description="Bureau-wide, so only for those who see every incident. Shares are "
+    "fractions; times are seconds.",
+)
 def get_stats() -> ResponseReturnValue:
-    check_query(())
     require(caps().sees_all, "the bureau-wide figures are for those who see every incident")
-    return jsonify(figures(db(), now=now(), tz=services().policy.tz))
+    return figures(db(), now=now(), tz=services().policy.tz)

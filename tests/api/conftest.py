@@ -165,3 +165,21 @@ def api(app: Flask, clock: FrozenClock) -> Api:
 @pytest.fixture
 def any_api(any_app: Flask, clock: FrozenClock) -> Api:
     return Api(any_app, clock)
+
+
+def schema_problems(value: Any, ref: str, document: dict[str, Any]) -> list[str]:
+    """Every way ``value`` fails the document's ``ref`` (``#/components/schemas/Incident``
+    or a name), as ``path: message`` lines; the document is the root the refs resolve in.
+
+    ``jsonschema`` with the 2020-12 dialect OpenAPI 3.1 uses, date-times checked."""
+    from jsonschema import Draft202012Validator
+
+    if not ref.startswith("#/"):
+        ref = f"#/components/schemas/{ref}"
+    validator = Draft202012Validator(
+        {**document, "$ref": ref}, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    return [
+        f"{error.json_path}: {error.message}"
+        for error in sorted(validator.iter_errors(value), key=str)
+    ]
