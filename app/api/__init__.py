@@ -1,10 +1,11 @@
 """JSON API v1: bearer tokens only, JSON in and out, one use case per write.
 
-Every view parses its input (``app.api.params``, ``incidents.inputs``), calls one use
-case (``escalation.response`` for anything that starts or stops a clock), and renders
-the result (``app.api.serialize``). Errors are ``{"error": {"code", "message",
-"field"}}``: the app's handler renders every ``FenghuoError`` that way. The OpenAPI 3.1
-document (``app.api.openapi``) lists every route registered here.
+Every endpoint is declared through ``app.api.contract``: its query string and body are
+validated by pydantic models, it calls one use case (``escalation.response`` for
+anything that starts or stops a clock), and renders the result (``app.api.serialize``),
+described by a response model. Errors are ``{"error": {"code", "message", "field",
+"params"}}``: the app's handler renders every ``FenghuoError`` that way. The OpenAPI 3.1
+document (``app.api.openapi``) is generated from the same declarations.
 """
 
 from __future__ import annotations
