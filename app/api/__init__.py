@@ -44,6 +44,7 @@ from app.api import (  # noqa: E402
     org_admin,
     receipts,
     reports,
+    rosters,
     stats,
     trends,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "org_admin",
     "receipts",
     "reports",
+    "rosters",
     "stats",
     "trends",
 ]
