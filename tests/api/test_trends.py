@@ -33,6 +33,22 @@ def test_it_answers_the_figures_of_the_period_as_the_queries_count_them(
     assert not schema_problems(body, "Trends", document())
 
 
+def test_both_engines_answer_the_same_figures(
+    any_app: Flask, any_org: dict[str, Person], any_api: Api
+) -> None:
+    seed_year(any_app, any_org, months=2)
+    body = any_api.get("/trends?from=2026-10&to=2026-11").get_json()
+    assert body["months"] == ["2026-10", "2026-11"]
+    assert body["totals"]["incidents"] == {
+        "general": 3,
+        "relatively_major": 3,
+        "major": 1,
+        "especially_major": 0,
+    }
+    assert body["acknowledge"]["total"]["count"] == 7
+    assert body["totals"]["reports"]["late"] > 0
+
+
 def test_by_default_it_answers_the_twelve_months_up_to_now(api: Api) -> None:
     body = api.get("/trends").get_json()
     assert body["from"] == "2025-12" and body["to"] == "2026-11"

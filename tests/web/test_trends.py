@@ -229,6 +229,15 @@ def test_a_bad_period_is_refused_naming_the_field(
     assert reader.get(f"/trends.xlsx?{query}").status_code == 422
 
 
+def test_a_bad_period_is_explained_in_the_readers_language(
+    app: Flask, org: dict[str, Person]
+) -> None:
+    reply = as_(app, "duty").get("/trends?from=2026-13")
+    assert reply.status_code == 422
+    error = lxml.html.fromstring(reply.get_data(as_text=True)).xpath("//*[@id='period-error']")
+    assert error[0].text_content().strip() == "起始月份：必须是 YYYY-MM 格式的月份（例如 2026-01）"
+
+
 def test_the_presets_choose_whole_months(app: Flask, org: dict[str, Person]) -> None:
     doc = lxml.html.fromstring(english(app).text("/trends"))
     links = {a.text_content(): a.get("href") for a in doc.xpath("//p[@class='presets']/a")}
