@@ -46,9 +46,11 @@ from config.policy_checks import (
 from config.policy_intake import IntakePolicy
 from config.policy_law import applicable, check_against_law
 from config.policy_terms import (
+    DUTY_ROLES,
     GRADES,
     KNOWN_DESTINATIONS,
     OBLIGATION_STARTS,
+    ON_DUTY_PREFIX,
     PERSON_PREFIX,
     POSITION_ROLES,
     RELATIVE_ROLES,
@@ -63,9 +65,11 @@ from config.policy_terms import (
 # them from here, the policy's one public face.
 __all__ = [
     "DEFAULT_POLICY_PATH",
+    "DUTY_ROLES",
     "GRADES",
     "KNOWN_DESTINATIONS",
     "OBLIGATION_STARTS",
+    "ON_DUTY_PREFIX",
     "PERSON_PREFIX",
     "POSITION_ROLES",
     "RELATIVE_ROLES",

@@ -32,6 +32,11 @@ POSITION_ROLES = (
 # Resolved per incident through the responsible department (3(2), 谁主管谁负责).
 RELATIVE_ROLES = ("responsible_department_head", "deputy_director_in_charge")
 PERSON_PREFIX = "person:"
+# Whoever the duty roster (值班表) has on duty when the step fires: ``on_duty:ROLE``.
+ON_DUTY_PREFIX = "on_duty:"
+# The rosters a step can target: duty officer (值班员), leader on duty (带班领导),
+# technical on-call.
+DUTY_ROLES = ("duty_officer", "duty_leader", "technical_oncall")
 UNTIL_CONDITIONS = ("acknowledged", "reported", "resolved")
 # page: seek a responder (an acknowledgement stops it); inform: tell leaders, each confirms.
 STEP_KINDS = ("page", "inform")
@@ -45,19 +50,29 @@ _PERSON = re.compile(r"person:[A-Za-z0-9._@-]{1,64}")
 
 
 def read_recipients(value: object, key: str) -> tuple[str, ...]:
-    """Position roles, relative roles or ``person:LOGIN``, at least one, none twice."""
+    """Position roles, relative roles, ``on_duty:ROLE`` or ``person:LOGIN``, at least one,
+    none twice."""
     items = read_list(value, key)
     if not items:
         raise PolicyError(key, "must name at least one recipient")
     recipients: list[str] = []
     for i, item in enumerate(items):
-        known = item in POSITION_ROLES or item in RELATIVE_ROLES
+        known = (
+            item in POSITION_ROLES
+            or item in RELATIVE_ROLES
+            or (
+                isinstance(item, str)
+                and item.removeprefix(ON_DUTY_PREFIX) in DUTY_ROLES
+                and item.startswith(ON_DUTY_PREFIX)
+            )
+        )
         if not isinstance(item, str) or not (known or _PERSON.fullmatch(item)):
             raise PolicyError(
                 f"{key}[{i}]",
                 f"unknown recipient {describe(item)}; use a position "
                 f"role ({', '.join(POSITION_ROLES)}), a relative role "
-                f"({', '.join(RELATIVE_ROLES)}) or person:LOGIN",
+                f"({', '.join(RELATIVE_ROLES)}), a roster "
+                f"({', '.join(ON_DUTY_PREFIX + r for r in DUTY_ROLES)}) or person:LOGIN",
             )
         if item in recipients:
             raise PolicyError(f"{key}[{i}]", f"{item!r} is listed twice")

@@ -488,17 +488,20 @@ class Firing:
                     {"tid": timer.id, "pid": r.person_id, "rid": links[r.person_id]}
                 )
         self.stats.fired += 1
-        self._events.setdefault(incident.id, []).append(
-            {
-                "timer": timer.id,
-                "kind": timer.kind if timer.kind != "notice" else notice.kind,
-                "step": timer.step_index,
-                "repeat": timer.repeat_index,
-                "obligation_id": timer.obligation_id,
-                "recipients": [r.login for r in recipients],
-                "unresolved": unresolved,
-            }
-        )
+        event: dict[str, object] = {
+            "timer": timer.id,
+            "kind": timer.kind if timer.kind != "notice" else notice.kind,
+            "step": timer.step_index,
+            "repeat": timer.repeat_index,
+            "obligation_id": timer.obligation_id,
+            "recipients": [r.login for r in recipients],
+            "unresolved": unresolved,
+        }
+        # A roster with nobody on duty paged its fallback position: the record says so.
+        fallbacks = {r.target: r.fallback for r in recipients if r.fallback is not None}
+        if fallbacks:
+            event["fallback"] = fallbacks
+        self._events.setdefault(incident.id, []).append(event)
 
     def notice(
         self,

@@ -3,8 +3,11 @@
 A target is a position role (whoever holds it at that moment), one of the two relative
 roles resolved through the incident's responsible department —
 ``responsible_department_head`` (谁主管谁负责) and ``deputy_director_in_charge`` (分管,
-3(2)) — or ``person:LOGIN``. Resolving at firing time, not at open, means a hand-over
-of duty between the two is honoured: the person paged is the one holding the post.
+3(2)) — ``person:LOGIN``, or ``on_duty:ROLE`` — whoever the duty roster (值班表) has on duty for
+that role at that moment. Resolving at firing time, not at open, means a hand-over of duty
+between the two is honoured: the person paged is the one holding the post, or on the shift.
+A roster with nobody on duty falls back to the holders of its fallback position
+(``incidents.rosters.FALLBACK_POSITION``) and the recipient says so (``fallback``).
 
 The fallback ladder (who is "next up" when a person cannot be reached) is the Article 3
 chain for the incident: the command center head (3(3), who handles incidents), the
@@ -21,10 +24,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.policy import PERSON_PREFIX
+from config.policy import ON_DUTY_PREFIX, PERSON_PREFIX
 from incidents.models import Incident
 from incidents.org import Person
 from incidents.responsibility import deputies_in_charge, holders, responsible_for
+from incidents.rosters import FALLBACK_POSITION, on_duty
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,18 @@ class Recipient:
     login: str
     name: str
     language: str
+    # The position paged instead when ``target`` is a roster with nobody on duty.
+    fallback: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"target": self.target, "person_id": self.person_id, "login": self.login}
+        out: dict[str, object] = {
+            "target": self.target,
+            "person_id": self.person_id,
+            "login": self.login,
+        }
+        if self.fallback is not None:
+            out["fallback"] = self.fallback
+        return out
 
 
 class Resolver:
@@ -49,6 +62,20 @@ class Resolver:
         self._relative: dict[tuple[str, int], list[Person]] = {}
         self._logins: dict[str, Person | None] = {}
         self._ladders: dict[int | None, list[Person]] = {}
+        self._on_duty: dict[str, tuple[list[Person], str | None]] = {}
+
+    def on_duty(self, role: str) -> tuple[list[Person], str | None]:
+        """Who the ``role`` roster has on duty now, or — with nobody on the roster — the
+        holders of its fallback position, with that position's name."""
+        if role not in self._on_duty:
+            person = on_duty(self.session, role, self.at)
+            if person is not None:
+                self._on_duty[role] = ([person], None)
+            else:
+                position = FALLBACK_POSITION[role]
+                found = holders(self.session, position, self.at)
+                self._on_duty[role] = (_unique(p for _, p in found), position)
+        return self._on_duty[role]
 
     def persons(self, target: str, incident: Incident) -> list[Person]:
         """The active people ``target`` means for ``incident`` now (may be none)."""
@@ -60,6 +87,8 @@ class Resolver:
                 ).first()
             person = self._logins[login]
             return [person] if person is not None else []
+        if target.startswith(ON_DUTY_PREFIX):
+            return self.on_duty(target.removeprefix(ON_DUTY_PREFIX))[0]
         if target in ("responsible_department_head", "deputy_director_in_charge"):
             department_id = incident.responsible_department_id
             if department_id is None:
@@ -91,12 +120,17 @@ class Resolver:
             people = self.persons(target, incident)
             if not people:
                 unresolved.append(target)
+            fallback = None
+            if target.startswith(ON_DUTY_PREFIX):
+                fallback = self.on_duty(target.removeprefix(ON_DUTY_PREFIX))[1]
             for person in people:
                 if person.id in seen:
                     continue
                 seen.add(person.id)
                 recipients.append(
-                    Recipient(target, person.id, person.login, person.name, person.language)
+                    Recipient(
+                        target, person.id, person.login, person.name, person.language, fallback
+                    )
                 )
         return recipients, unresolved
 

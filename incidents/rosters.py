@@ -31,17 +31,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from config.policy import DUTY_ROLES
 from incidents.audit import Actor, record
 from incidents.db import Base, UTCDateTime
 from incidents.errors import NotFound, ValidationError
 from incidents.org import Person
 
-ROLES = ("duty_officer", "duty_leader", "technical_oncall")
+ROLES = DUTY_ROLES
 PERIODS = ("daily", "weekly")
 # The organisation position paged when a roster has nobody on duty.
 FALLBACK_POSITION = {
     "duty_officer": "duty_officer",
-    "duty_leader": "command_center_head",
+    # The leader on duty is a bureau leader; with none rostered, the one directly
+    # responsible for network security (3(2)).
+    "duty_leader": "deputy_director_netsec",
     "technical_oncall": "duty_officer",
 }
 DEFAULT_ZONE = "Asia/Shanghai"

@@ -33,7 +33,7 @@ def _run(env: dict[str, str], *args: str) -> tuple[int, str]:
 def _policy_naming(tmp_path: Path, login: str) -> Path:
     text = POLICY.read_text(encoding="utf-8")
     changed = text.replace(
-        'notify = ["duty_officer"', f'notify = ["person:{login}", "duty_officer"', 1
+        'notify = ["on_duty:duty_officer"', f'notify = ["person:{login}", "on_duty:duty_officer"', 1
     )
     assert changed != text
     path = tmp_path / "policy.toml"

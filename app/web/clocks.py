@@ -61,6 +61,8 @@ class Recipient:
     person_id: int | None
     name: str
     deliveries: list[Delivery]
+    # The position paged because the roster the step targets had nobody on duty.
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,15 @@ def _recipients(timer: dict[str, Any]) -> list[Recipient]:
             continue
         seen.add(pid)
         name = names.get(pid) or str(entry.get("name") or entry.get("login") or "?")
-        out.append(Recipient(pid, name, [_delivery(n) for n in by_person.get(pid, [])]))
+        fallback = entry.get("fallback")
+        out.append(
+            Recipient(
+                pid,
+                name,
+                [_delivery(n) for n in by_person.get(pid, [])],
+                str(fallback) if fallback else None,
+            )
+        )
     for pid, found in by_person.items():
         if pid not in seen:
             out.append(Recipient(pid, names[pid], [_delivery(n) for n in found]))

@@ -118,6 +118,13 @@ def target_name(target: str) -> str:
     """A chain step's target (a role, a relative role or ``person:LOGIN``) for people."""
     if target.startswith("person:"):
         return target.removeprefix("person:")
+    if target.startswith("on_duty:"):
+        rosters = {
+            "duty_officer": _("duty officer on duty"),
+            "duty_leader": _("leader on duty"),
+            "technical_oncall": _("technical on-call"),
+        }
+        return rosters.get(target.removeprefix("on_duty:"), target)
     relative = {
         "responsible_department_head": _("head of the responsible department"),
         "deputy_director_in_charge": _("deputy director in charge of the department"),

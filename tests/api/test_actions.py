@@ -154,7 +154,9 @@ def test_escalating_now_fires_the_next_step(any_api: Api) -> None:
     reply = any_api.post(path(incident, "escalate"), as_="cchead")
     assert reply.status_code == 200
     body = reply.get_json()
-    assert body["step"] == 1  # step 0 paged the command center when it was logged
+    # Step 0 paged the command center when it was logged; step 1 informs the leader on
+    # duty and is not a page to bring forward: the next page is step 2.
+    assert body["step"] == 2
     assert "netsec" in {r["login"] for r in body["recipients"]}
 
 

@@ -132,7 +132,9 @@ def test_it_informs_the_director_and_3_2_at_once_for_an_especially_major_inciden
 ) -> None:
     at_once = [s for s in policy.grade("especially_major").chain if s.after == timedelta(0)]
     informs = [s for s in at_once if s.informs]
-    assert [s.notify for s in informs] == [("director", "deputy_director_netsec")]
+    assert [s.notify for s in informs] == [
+        ("director", "deputy_director_netsec", "on_duty:duty_leader")
+    ]
     assert informs[0].until == "confirmed"
 
 
@@ -142,13 +144,13 @@ def test_a_major_incident_informs_3_2_at_once_the_director_at_ten_minutes_and_th
     chain = policy.grade("major").chain
     informs = [(s.after, s.notify) for s in chain if s.informs]
     assert informs == [
-        (timedelta(0), ("deputy_director_netsec",)),
+        (timedelta(0), ("deputy_director_netsec", "on_duty:duty_leader")),
         (10 * M, ("director",)),
         (30 * M, ("leading_group_member", "leading_group_office")),
     ]
     pages = [(s.after, s.notify) for s in chain if not s.informs]
     assert pages == [
-        (timedelta(0), ("duty_officer", "command_center_head")),
+        (timedelta(0), ("on_duty:duty_officer", "command_center_head")),
         (15 * M, ("deputy_director_netsec",)),
     ]
     assert chain[2].offsets() == (10 * M, 15 * M, 20 * M)
@@ -199,7 +201,10 @@ def test_groups_name_group_destinations_once_each() -> None:
 def test_it_starts_a_general_chain_with_the_command_center(policy: Policy) -> None:
     chain = policy.grade("general").chain
     assert chain[0].after == timedelta(0)
-    assert chain[0].notify == ("duty_officer", "command_center_head")
+    # The duty officer the roster has on duty (值班表), and the command center's head.
+    assert chain[0].notify == ("on_duty:duty_officer", "command_center_head")
+    # The leader on duty (带班领导) is informed at once.
+    assert (chain[1].kind, chain[1].notify) == ("inform", ("on_duty:duty_leader",))
 
 
 def test_it_reaches_the_deputy_director_for_netsec_later_in_a_general_chain(

@@ -15,7 +15,11 @@ def test_a_drill_at_sixty_turns_the_major_chains_minutes_into_seconds() -> None:
     major = drill.grade("major")
     informs = [(s.after, s.notify, s.confirm_within) for s in major.chain if s.informs]
     assert informs == [
-        (timedelta(0), ("deputy_director_netsec",), timedelta(seconds=15)),
+        (
+            timedelta(0),
+            ("deputy_director_netsec", "on_duty:duty_leader"),
+            timedelta(seconds=15),
+        ),
         (timedelta(seconds=10), ("director",), timedelta(seconds=15)),
         (
             timedelta(seconds=30),

@@ -18,25 +18,31 @@ from tests.escalation.support import Walk, open_, people
 
 EXPECTED: dict[str, dict[int, set[tuple[str, str]]]] = {
     # 24 h internal report; chain: command center, then 3(2) + the owning department.
+    # Inform: the leader on duty at once — no roster here, so 3(2) (netsec) in its place —
+    # unconfirmed at 2 h the director is told, and at 4 h netsec's deputy.
     "general": {
-        0: people("step", "duty", "cchead"),
+        0: people("step", "duty", "cchead") | people("inform", "netsec"),
         60: people("step", "netsec", "trafhead"),
-        240: people("step", "netsec"),
+        120: people("inform", "director"),
+        240: people("step", "netsec") | people("inform", "deputy"),
         480: people("step", "netsec"),
         720: people("step", "netsec") | people("warning", "duty", "cchead"),
         1296: people("warning", "duty", "cchead"),
         1440: people("breach", "cchead", "netsec"),
     },
     # Pages: the command center, the owning department at 15 min, the director from 1 h.
-    # Inform: 3(2) at 30 min, reminded at 40 and 50; unconfirmed at 60 the director is told,
-    # and at 90 his deputy; then the line of escalation has nobody left.
+    # Informs: the leader on duty at once (no roster: 3(2), netsec), reminded at 10,
+    # unconfirmed at 30 the director is told and at 60 netsec's deputy; 3(2) at 30 min,
+    # reminded at 40 and 50; unconfirmed at 60 the director is told, and at 90 his deputy;
+    # then the line of escalation has nobody left.
     "relatively_major": {
-        0: people("step", "cchead", "duty"),
+        0: people("step", "cchead", "duty") | people("inform", "netsec"),
+        10: people("inform", "netsec"),
         15: people("step", "deputy", "trafhead"),
-        30: people("inform", "netsec"),
+        30: people("inform", "director", "netsec"),
         40: people("inform", "netsec"),
         50: people("inform", "netsec"),
-        60: people("inform", "director")
+        60: people("inform", "deputy", "director")
         | people("step", "director")
         | people("warning", "cchead", "duty"),
         90: people("inform", "deputy") | people("step", "director"),

@@ -118,7 +118,8 @@ def test_four_workers_page_each_timer_once_per_person_and_channel(
         ]
         with pg_factory() as s, s.begin():
             s.execute(insert(Timer), rows)
-        expected = 2 * (TIMERS + INCIDENTS)  # two people each, plus the pages at open
+        # Two people each, plus at open the two pages and the leader on duty's inform.
+        expected = 2 * TIMERS + 3 * INCIDENTS
 
         def delivered() -> bool:
             with pg_factory() as s:
