@@ -85,3 +85,8 @@ def test_someone_else_cannot_acknowledge_and_sees_no_button(
     with services_of(app).sessions() as s:
         assert s.get_one(DutyHandoff, handoff_id).acknowledged_at is None
     assert director.get("/handoffs/999").status_code == 404
+
+
+def test_the_roster_pages_link_to_the_handoffs(duty: Browser) -> None:
+    page = duty.get("/rosters").get_data(as_text=True)
+    assert 'href="/handoffs"' in page
