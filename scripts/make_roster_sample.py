@@ -1,10 +1,11 @@
 """Write the sample monthly duty roster (值班表) in ``docs/``, as an office keeps one.
 
 ``docs/roster-sample.xlsx`` and ``docs/roster-sample.csv`` hold the same month for the
-demo organisation (``app/demo/organisation.yaml``): a title row, the header, one row per
-day with the weekday, the duty officer and the leader on duty by name, the technical
-on-call by login, and a notes column the import ignores. ``fenghuo roster import
-docs/roster-sample.xlsx --month 2026-12`` loads it into a seeded demo database.
+demo organisation (``app/demo/organisation.yaml`` and its duty team,
+``app/demo/duty_team.yaml``): a title row, the header, one row per day with the weekday,
+the duty officer and the leader on duty by name, the technical on-call by login, and a
+notes column the import ignores. ``fenghuo roster import docs/roster-sample.xlsx --month
+2026-12`` loads it into a database seeded with ``fenghuo demo seed``.
 
     .venv/bin/python scripts/make_roster_sample.py [--month 2026-12] [--out docs]
 """
@@ -21,12 +22,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_ORG = ROOT / "app" / "demo" / "organisation.yaml"
+DEMO_FILES = (ROOT / "app" / "demo" / "organisation.yaml", ROOT / "app" / "demo" / "duty_team.yaml")
 WEEKDAYS = "一二三四五六日"
 # Logins of the demo organisation; the duty officers and leaders are written by name.
-OFFICERS = ("duty", "cchead")
-LEADERS = ("netsec", "deputy", "director")
-TECHNICAL = ("admin", "duty")  # by login, a week each
+OFFICERS = ("duty", "duty2", "duty3", "duty4")  # 24 hours each, in turn
+LEADERS = ("cchead", "netsec", "deputy")  # a day each, in turn
+TECHNICAL = ("tech1", "tech2")  # by login, a week each
 NOTES = {
     date(2026, 12, 24): "平安夜，加强网站巡检",
     date(2026, 12, 31): "跨年值班，元旦前检查网络安全防护",
@@ -35,13 +36,17 @@ HEADER = ("日期", "星期", "值班员", "带班领导", "技术值班", "备�
 
 
 def demo_names() -> dict[str, str]:
-    org = yaml.safe_load(DEMO_ORG.read_text(encoding="utf-8"))
-    return {p["login"]: p["name"] for p in org["people"]}
+    names: dict[str, str] = {}
+    for path in DEMO_FILES:
+        org = yaml.safe_load(path.read_text(encoding="utf-8"))
+        names.update({p["login"]: p["name"] for p in org["people"]})
+    return names
 
 
 def month_rows(first: date) -> list[tuple[date, str, str, str, str, str]]:
     names = demo_names()
     following = (first + timedelta(days=32)).replace(day=1)
+    monday = first - timedelta(days=first.weekday())  # technical weeks run from Monday
     rows = []
     day = first
     while day < following:
@@ -52,7 +57,7 @@ def month_rows(first: date) -> list[tuple[date, str, str, str, str, str]]:
                 f"周{WEEKDAYS[day.weekday()]}",
                 names[OFFICERS[n % len(OFFICERS)]],
                 names[LEADERS[n % len(LEADERS)]],
-                TECHNICAL[(n // 7) % len(TECHNICAL)],
+                TECHNICAL[((day - monday).days // 7) % len(TECHNICAL)],
                 NOTES.get(day, ""),
             )
         )

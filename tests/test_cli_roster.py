@@ -7,17 +7,28 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli import main
+from incidents.audit import system_actor
 from incidents.org import Person
+from incidents.org_io import import_org
 from incidents.rosters import RosterOverride
+from tests.conftest import T0
 
-SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "roster-sample.xlsx"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "docs" / "roster-sample.xlsx"
+DUTY_TEAM = ROOT / "app" / "demo" / "duty_team.yaml"
 
 
 @pytest.fixture
-def env(sqlite_url: str, tmp_path: Path, org: dict[str, Person]) -> dict[str, str]:
-    """The demo organisation (``org``) in the database the command is pointed at."""
+def env(
+    sqlite_url: str, tmp_path: Path, org: dict[str, Person], factory: sessionmaker[Session]
+) -> dict[str, str]:
+    """The demo organisation (``org``) and its duty team in the database the command is
+    pointed at."""
+    with factory.begin() as s:
+        import_org(s, DUTY_TEAM.read_text(encoding="utf-8"), actor=system_actor("cli"), now=T0)
     return {
         "FENGHUO_DATABASE_URL": sqlite_url,
         "FENGHUO_INSTANCE_PATH": str(tmp_path / "instance"),
@@ -42,7 +53,7 @@ def test_roster_import_loads_the_sample_month(env: dict[str, str], sqlite_url: s
     assert overrides(sqlite_url) == 0
     result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 0, result.output
-    assert "2026-12: 31 days imported" in result.output
+    assert "2026-12: 31 days read; overrides written: duty_officer " in result.output
 
 
 def test_roster_import_names_the_row_and_column(

@@ -41,7 +41,7 @@ def roster_import(file: Path, month: str, check: bool) -> None:
     if check:
         click.echo(f"{file.name}: {result.days} days of {result.month} read, no problems")
         return
-    click.echo(f"{result.month}: {result.days} days imported ({roles})")
+    click.echo(f"{result.month}: {result.days} days read; overrides written: {roles}")
     if result.revoked:
         click.echo(f"{result.revoked} overrides of an earlier import of the month revoked")
     if result.skipped_past:

@@ -12,10 +12,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from incidents.audit import system_actor
+from incidents.org_io import import_org
 from incidents.rosters import RosterOverride
 from tests.api.conftest import Api, services_of
 
-SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "roster-sample.xlsx"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "docs" / "roster-sample.xlsx"
+DUTY_TEAM = ROOT / "app" / "demo" / "duty_team.yaml"
 KEEPER = "cchead"  # the command center head keeps the roster
 
 
@@ -321,7 +325,16 @@ def upload(data: bytes, name: str, **form: str) -> dict[str, Any]:
     return {"data": {"file": (io.BytesIO(data), name), **form}}
 
 
+def load_duty_team(api: Api) -> None:
+    """The demo's duty team beside the organisation: the sample names them."""
+    with services_of(api.app).sessions() as s, s.begin():
+        import_org(
+            s, DUTY_TEAM.read_text(encoding="utf-8"), actor=system_actor("cli"), now=api.clock.now()
+        )
+
+
 def test_the_sample_month_imports_through_the_api(api: Api) -> None:
+    load_duty_team(api)
     data = SAMPLE.read_bytes()
     reply = api.post("/rosters/import", as_=KEEPER, **upload(data, SAMPLE.name, month="2026-12"))
     assert reply.status_code == 200, reply.get_json()
@@ -329,10 +342,13 @@ def test_the_sample_month_imports_through_the_api(api: Api) -> None:
     assert body["days"] == 31 and body["checked_only"] is False
     assert body["overrides"] == {"duty_officer": 31, "duty_leader": 31, "technical_oncall": 31}
     who = api.get("/rosters/on-duty?role=duty_leader&at=2026-12-03T04:00:00Z").get_json()
-    assert who["shift"]["person"]["login"] == "director"
+    assert who["shift"]["person"]["login"] == "deputy"  # 赵立新, by name
+    who = api.get("/rosters/on-duty?role=technical_oncall&at=2026-12-07T04:00:00Z").get_json()
+    assert who["shift"]["person"]["login"] == "tech2"  # by login
 
 
 def test_checking_a_file_writes_nothing(api: Api) -> None:
+    load_duty_team(api)
     data = SAMPLE.read_bytes()
     before = api.counts()
     reply = api.post(
@@ -343,6 +359,7 @@ def test_checking_a_file_writes_nothing(api: Api) -> None:
 
 
 def test_a_broken_file_is_a_422_naming_row_and_column_and_writes_nothing(api: Api) -> None:
+    load_duty_team(api)
     book = load_workbook(SAMPLE)
     book.worksheets[0]["D7"] = "张三"
     out = io.BytesIO()

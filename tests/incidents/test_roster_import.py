@@ -16,10 +16,13 @@ from incidents import rosters
 from incidents.audit import AuditEvent, system_actor
 from incidents.errors import ValidationError
 from incidents.org import Person
+from incidents.org_io import import_org
 from incidents.roster_import import import_month
 from incidents.rosters import Roster, RosterOverride
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+DUTY_TEAM = ROOT / "app" / "demo" / "duty_team.yaml"
 SAMPLE_XLSX = DOCS / "roster-sample.xlsx"
 SAMPLE_CSV = DOCS / "roster-sample.csv"
 ACTOR = system_actor("cli")
@@ -29,6 +32,13 @@ NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 def cst(day: int, hour: int, minute: int = 0) -> datetime:
     """A December 2026 moment in Asia/Shanghai, as UTC."""
     return datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+@pytest.fixture(autouse=True)
+def duty_team(factory: sessionmaker[Session], org: dict[str, Person]) -> None:
+    """The demo's duty team beside the organisation: the sample names them."""
+    with factory.begin() as s:
+        import_org(s, DUTY_TEAM.read_text(encoding="utf-8"), actor=ACTOR, now=NOW)
 
 
 def who(session: Session, role: str, at: datetime) -> str | None:
@@ -74,12 +84,12 @@ def test_the_sample_month_imports_as_overrides_of_each_day(
         assert who(s, "duty_officer", cst(1, 8, 29)) is None
         assert who(s, "duty_officer", cst(1, 8, 30)) == "duty"  # 张晓明
         assert who(s, "duty_officer", cst(2, 3, 10)) == "duty"  # still the 1st's shift
-        assert who(s, "duty_officer", cst(2, 8, 30)) == "cchead"  # 李建国
-        assert who(s, "duty_leader", cst(3, 12)) == "director"  # 陈国华
-        assert who(s, "technical_oncall", cst(7, 12)) == "admin"
-        assert who(s, "technical_oncall", cst(8, 12)) == "duty"  # the second week
+        assert who(s, "duty_officer", cst(2, 8, 30)) == "duty2"  # 王磊
+        assert who(s, "duty_leader", cst(3, 12)) == "deputy"  # 赵立新
+        assert who(s, "technical_oncall", cst(6, 12)) == "tech1"  # by login
+        assert who(s, "technical_oncall", cst(7, 12)) == "tech2"  # Monday, the next week
         # The last shift ends on 1 January at 08:30.
-        assert who(s, "duty_officer", datetime(2027, 1, 1, 0, 29, tzinfo=UTC)) == "duty"
+        assert who(s, "duty_officer", datetime(2027, 1, 1, 0, 29, tzinfo=UTC)) == "duty3"
         assert who(s, "duty_officer", datetime(2027, 1, 1, 0, 30, tzinfo=UTC)) is None
         event = s.scalars(select(AuditEvent).where(AuditEvent.kind == "roster.imported")).one()
         assert event.payload["file"] == sample.name and event.payload["month"] == "2026-12"
@@ -164,7 +174,7 @@ def test_an_inactive_person_is_refused(
         s.get(Person, org["cchead"].id).active = False  # type: ignore[union-attr]
     with (
         factory() as s,
-        pytest.raises(ValidationError, match=r"row 4, column C .*no longer active"),
+        pytest.raises(ValidationError, match=r"row 3, column D .*no longer active"),
     ):
         run(s, SAMPLE_XLSX.read_bytes(), "sample.xlsx")
 
@@ -196,12 +206,12 @@ def test_importing_again_replaces_the_earlier_import_and_skips_days_over(
         assert result.skipped_past == 1 and result.overrides == {"duty_officer": 2}
         assert result.revoked == 31  # the first import's duty officer days
     with factory() as s:
-        assert who(s, "duty_officer", cst(10, 12)) == "cchead"  # the past keeps its answer
-        assert who(s, "duty_officer", cst(11, 11)) == "duty"  # before the second import
+        assert who(s, "duty_officer", cst(10, 12)) == "duty2"  # the past keeps its answer
+        assert who(s, "duty_officer", cst(11, 11)) == "duty3"  # before the second import
         assert who(s, "duty_officer", cst(11, 13)) == "admin"
         assert who(s, "duty_officer", cst(12, 12)) == "admin"
         assert who(s, "duty_officer", cst(13, 12)) is None  # not in the second file
-        assert who(s, "duty_leader", cst(13, 12)) == "netsec"  # other roles untouched
+        assert who(s, "duty_leader", cst(13, 12)) == "cchead"  # other roles untouched
 
 
 def test_a_day_runs_from_the_rotations_handoff(
