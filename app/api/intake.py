@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth import caps, token_scope
-from app.api.contract import Body, Id, Out, endpoint
+from app.api.contract import Body, DateTimeIn, Id, Out, endpoint
 from app.api.grading import Category, Grade
 from app.api.unit import unit
 from app.extensions import now, services
@@ -122,7 +122,6 @@ def intake_alertmanager(body: AlertmanagerPayload) -> IntakeResult:
 # --- the generic webhook ---------------------------------------------------------------
 
 Text = Annotated[str, Field(max_length=300)]
-When = Annotated[AwareDatetime, Field(strict=False, description="ISO 8601 with a zone")]
 
 
 class WebhookAlert(Body):
@@ -166,8 +165,8 @@ class WebhookAlert(Body):
         Grade | None, Field(description="a suggested grade; wins over severity and labels")
     ] = None
     category: Category | None = None
-    starts_at: When | None = None
-    ends_at: When | None = None
+    starts_at: DateTimeIn | None = None
+    ends_at: DateTimeIn | None = None
     url: Annotated[str, Field(max_length=2000, description="the alert in its own system")] = ""
 
 
