@@ -78,8 +78,17 @@ def test_the_served_document_is_openapi_3_1(api: Api) -> None:
 
 def test_every_reference_resolves(app: Flask) -> None:
     text = str(document_for(app))
-    names = set(re.findall(r"#/components/schemas/([A-Za-z]+)", text))
+    names = set(re.findall(r"#/components/schemas/([A-Za-z0-9_]+)", text))
     assert names <= set(document()["components"]["schemas"])
+
+
+def test_every_component_is_named_after_its_model(app: Flask) -> None:
+    # Two models of one name in two modules would be qualified by pydantic
+    # (app__api__x__Name) and one would shadow the other's documentation: reuse the
+    # shared model (app.api.shapes) or rename one.
+    names = document_for(app)["components"]["schemas"]
+    qualified = sorted(name for name in names if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name))
+    assert not qualified, f"model names that collide: {qualified}"
 
 
 def test_every_operation_has_an_id_and_a_documented_error_shape(app: Flask) -> None:
