@@ -70,6 +70,7 @@ HEADER_SCAN = 10  # title rows allowed above the header
 MAX_ROWS = 200  # a month is 31 rows; more is not a monthly roster
 MAX_BYTES = 2 * 1024 * 1024
 IMPORT_KIND = "import"
+YEARS = (2000, 2100)  # the months a roster is planned for
 
 # The names each role goes by in a roster's header (compared after ``_normal``).
 ROLE_NAMES: dict[str, tuple[str, str]] = {
@@ -150,7 +151,15 @@ def parse_month(text: str) -> date:
             code="roster_import.month",
             params={"value": text},
         )
-    return date(int(found.group(1)), int(found.group(2)), 1)
+    year = int(found.group(1))
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ValidationError(
+            "must be a month from %(low)s to %(high)s, got %(value)r",
+            field="month",
+            code="roster_import.month_range",
+            params={"low": f"{YEARS[0]}-01", "high": f"{YEARS[1]}-12", "value": text},
+        )
+    return date(year, int(found.group(2)), 1)
 
 
 def read_rows(data: bytes, filename: str = "") -> list[list[object]]:

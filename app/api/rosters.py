@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from flask import request
-from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,19 @@ def _date(value: object) -> object:
     return value
 
 
+def _bounded(value: datetime) -> datetime:
+    """A moment of the years a roster plans (``YEARS``): far dates would overflow the
+    zone arithmetic of the shifts, and mean a typing mistake anyway."""
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValidationError(
+            "must be a moment from %(low)s to %(high)s",
+            code="invalid.year",
+            params={"low": YEARS[0], "high": YEARS[1]},
+        )
+    return value
+
+
+Moment = Annotated[DateTimeIn, AfterValidator(_bounded)]
 DateIn = Annotated[
     date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date"})
 ]
@@ -174,13 +187,13 @@ class ImportOut(Out):
 
 class OnDutyQuery(Query):
     role: Role
-    at: DateTimeIn | None = Field(None, description="the moment asked about (default: now)")
+    at: Moment | None = Field(None, description="the moment asked about (default: now)")
 
 
 class ShiftsQuery(Query):
     role: Role
-    since: DateTimeIn = Field(description="from this moment")
-    until: DateTimeIn = Field(description="to this moment (at most 100 days after since)")
+    since: Moment = Field(description="from this moment")
+    until: Moment = Field(description="to this moment (at most 100 days after since)")
 
 
 class RotationIn(Body):
@@ -192,7 +205,7 @@ class RotationIn(Body):
     )
     period: Period
     anchor_date: DateIn = Field(description="the local date the first person starts")
-    effective_from: DateTimeIn | None = Field(
+    effective_from: Moment | None = Field(
         None, description="not before now (the past is never rewritten); default now"
     )
 
@@ -200,16 +213,16 @@ class RotationIn(Body):
 class OverrideIn(Body):
     role: Role
     person_id: Id
-    starts_at: DateTimeIn
-    ends_at: DateTimeIn
+    starts_at: Moment
+    ends_at: Moment
     replaces_id: Id | None = Field(None, description="applies only while this person is on duty")
     reason: Reason = ""
 
 
 class SwapIn(Body):
     role: Role
-    first: DateTimeIn = Field(description="a moment of the first shift")
-    second: DateTimeIn = Field(description="a moment of the second shift")
+    first: Moment = Field(description="a moment of the first shift")
+    second: Moment = Field(description="a moment of the second shift")
     reason: Reason = ""
 
 

@@ -87,6 +87,7 @@ def test_on_duty_now_and_at_a_past_moment_after_an_edit(api: Api) -> None:
         ("role=duty_officer&at=yesterday", "at"),
         ("role=duty_officer&at=2026-11-27T09:00:00", "at"),  # no zone
         ("role=duty_officer&when=now", "when"),
+        ("role=duty_officer&at=0001-01-01T00:00:00%2B14:00", "at"),
     ],
 )
 def test_on_duty_refuses_a_bad_query_naming_the_parameter(api: Api, query: str, field: str) -> None:
@@ -236,6 +237,8 @@ def test_an_override_covers_and_revoking_it_ends_it_from_now(api: Api) -> None:
         ({"person_id": 0}, 422, "person_id"),
         ({"person_id": 999_999}, 422, "person_id"),
         ({"reason": 5}, 422, "reason"),
+        ({"starts_at": "0001-01-01T00:00:00+14:00"}, 422, "starts_at"),
+        ({"ends_at": "9999-12-31T23:59:59-14:00"}, 422, "ends_at"),
         ({"role": "technical_oncall"}, 404, "role"),  # no roster for that role yet
     ],
 )

@@ -244,6 +244,7 @@ def test_a_day_runs_from_the_rotations_handoff(
         ("日期,值班员\n".encode(), "2026-12", "file"),
         ("日期,值班员\n2026-12-01,张晓明\n".encode(), "2026-13", "month"),
         ("日期,值班员\n2026-12-01,张晓明\n".encode(), "December", "month"),
+        ("日期,值班员\n2026-12-01,张晓明\n".encode(), "0000-12", "month"),
     ],
 )
 def test_an_unreadable_file_or_month_is_refused(
