@@ -2,6 +2,13 @@
 
 Keyset pagination (``id < cursor``) keeps a page as cheap at the 100,000th incident as
 at the first; offsets would scan everything before the page.
+
+Text search looks up an exact incident number first; otherwise it goes through each
+engine's own text index (migration ``0014_incident_search``): SQLite's FTS5 ``trigram``
+table, PostgreSQL's ``pg_trgm`` GIN indexes under ``ILIKE``. A query of one or two
+characters — common in Chinese: 勒索, 篡改 — has no trigram for either index to serve, so
+it is matched against the base table (on SQLite never through the FTS table, whose
+``LIKE`` misses short non-ASCII patterns in 3.40).
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from incidents.audit import AuditEvent
@@ -20,6 +27,8 @@ from incidents.models import CATEGORIES, Incident
 from incidents.permissions import Capabilities, visible_filter
 
 MAX_LIMIT = 200
+# Trigram indexes serve substrings of at least this many characters.
+TRIGRAM = 3
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,8 @@ def list_incidents(
         conditions.append(Incident.detected_at < flt.until)
     if flt.department_id is not None:
         conditions.append(Incident.responsible_department_id == flt.department_id)
-    if flt.text:
-        like = f"%{flt.text.strip()}%"
-        conditions.append(or_(Incident.title.like(like), Incident.number.like(like)))
+    if flt.text.strip():
+        conditions.append(text_condition(session, flt.text.strip()))
     stmt = select(Incident).where(*conditions)
     if cursor is not None:
         stmt = stmt.where(Incident.id < cursor)
@@ -101,6 +109,30 @@ def list_incidents(
     if with_total:
         total = session.scalar(select(func.count()).select_from(Incident).where(*conditions))
     return Page(items=items, next_cursor=items[-1].id if more and items else None, total=total)
+
+
+def text_condition(session: Session, query: str) -> ColumnElement[bool]:
+    """Incidents whose number is ``query``, else whose title or number contains it."""
+    exact = session.scalar(select(Incident.id).where(Incident.number == query.upper()))
+    if exact is not None:
+        return Incident.id == exact
+    pattern = "%" + _escape_like(query) + "%"
+    on_base_table = or_(
+        Incident.title.ilike(pattern, escape="\\"), Incident.number.ilike(pattern, escape="\\")
+    )
+    if len(query) < TRIGRAM or session.get_bind().dialect.name != "sqlite":
+        return on_base_table  # PostgreSQL: the GIN trigram indexes serve ILIKE directly
+    phrase = '"' + query.replace('"', '""') + '"'
+    matching: Select[int] = (
+        select(literal_column("rowid", Integer))
+        .select_from(text("incident_search"))
+        .where(text("incident_search MATCH :phrase").bindparams(phrase=phrase))
+    )
+    return Incident.id.in_(matching)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def timeline(session: Session, incident_id: int) -> list[AuditEvent]:
