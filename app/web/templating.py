@@ -174,6 +174,12 @@ def event_label(kind: str) -> str:
         "notification.delivered": _("Notification delivered"),
         "notification.failed": _("Notification failed"),
         "notification.fallback": _("Notification passed to the next channel"),
+        "intake.received": _("Alert received from monitoring"),
+        "intake.repeated": _("Alert fired again"),
+        "intake.resolved": _("Monitoring reports the alert resolved"),
+        "intake.mapped": _("Alert labels mapped (with defaults)"),
+        "intake.recurred": _("Alert fired again after closing: new incident opened"),
+        "handoff.acknowledged": _("Handoff acknowledged"),
     }
     if kind in labels:
         return labels[kind]
