@@ -26,6 +26,7 @@ from incidents.rosters import Shift
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=90)
+MARGIN = timedelta(days=1)
 REFRESH = timedelta(hours=1)  # how often a client should fetch the feed again
 UID_DOMAIN = "fenghuo"
 
@@ -76,7 +77,11 @@ def calendar_feed(secret: str) -> Response:
     if person is None:
         raise NotFound("no such calendar feed", field="secret")
     at = now()
-    shifts = shifts_of_person(session, person.id, at - PAST, at + AHEAD)
+    start, end = at - PAST, at + AHEAD
+    # A day's margin either side, so the shifts at the window's edges are whole (not cut
+    # where the window happens to fall at this fetch) and keep their start, hence their UID.
+    found = shifts_of_person(session, person.id, start - MARGIN, end + MARGIN)
+    shifts = [s for s in found if s.ends_at > start and s.starts_at < end]
     body = calendar_for(person, shifts).to_ical()
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = 'inline; filename="duty.ics"'

@@ -124,6 +124,9 @@ def test_the_feed_parses_and_holds_the_persons_shifts(
     assert max(e["start"] for e in found) < clock.now() + timedelta(days=90)  # type: ignore[type-var]
     assert min(e["start"] for e in found) >= clock.now()  # type: ignore[type-var]
     assert len(found) == len({e["uid"] for e in found})
+    # The last shift is whole, not cut where the 90 days end.
+    last = max(found, key=lambda e: e["start"])  # type: ignore[arg-type,return-value]
+    assert last["end"] - last["start"] == timedelta(days=1)  # type: ignore[operator]
 
 
 @pytest.mark.usefixtures("duty_rosters")
