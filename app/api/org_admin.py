@@ -36,9 +36,9 @@ def yaml_body() -> str:
     """
     if request.mimetype not in YAML_MIMETYPES:
         raise UnsupportedMediaType(
-            f"send the organisation as {' or '.join(YAML_MIMETYPES)} "
-            f"(got {request.mimetype or 'no content type'})",
+            "send the body as %(wanted)s (got %(got)s)",
             field="Content-Type",
+            params={"wanted": " or ".join(YAML_MIMETYPES), "got": request.mimetype or "-"},
         )
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):

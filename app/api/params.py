@@ -36,8 +36,9 @@ def json_body(*, optional: bool = False) -> Any:
         return {}
     if request.mimetype != JSON_MIMETYPE:
         raise UnsupportedMediaType(
-            f"send the body as {JSON_MIMETYPE} (got {request.mimetype or 'no content type'})",
+            "send the body as %(wanted)s (got %(got)s)",
             field="Content-Type",
+            params={"wanted": JSON_MIMETYPE, "got": request.mimetype or "-"},
         )
     if not raw.strip():
         if optional:
@@ -54,7 +55,9 @@ def json_body(*, optional: bool = False) -> Any:
     except UnicodeDecodeError:
         raise MalformedBody("the body is not valid UTF-8") from None
     except ValueError as exc:
-        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+        raise MalformedBody(
+            "the body is not valid JSON: %(reason)s", params={"reason": str(exc)}
+        ) from None
     try:
         check_json(decoded)  # NUL characters and integers past what the database stores
     except ValidationError as exc:

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic import ValidationError as PydanticError
 
 from app.input_guard import MAX_ID
-from incidents.errors import FenghuoError, ValidationError
+from incidents.errors import N_, FenghuoError, ValidationError
 from incidents.inputs import parse_datetime
 
 
@@ -132,12 +132,21 @@ def field_path(loc: Iterable[int | str]) -> str:
 # pydantic's error types as the API's msgids (translated like every domain error), with the
 # params read from pydantic's context; the code stays ``invalid.<type>``.
 _MESSAGES: dict[str, tuple[str, dict[str, str]]] = {
-    "string_type": ("must be a string", {}),
-    "bool_type": ("must be true or false", {}),
-    "bool_parsing": ("must be true or false", {}),
-    "string_too_short": ("must not be empty", {}),
-    "string_too_long": ("must be at most %(max)s characters", {"max": "max_length"}),
-    "less_than_equal": ("must be at most %(max)s", {"max": "le"}),
+    "string_type": (N_("must be a string"), {}),
+    "bool_type": (N_("must be true or false"), {}),
+    "bool_parsing": (N_("must be true or false"), {}),
+    "int_type": (N_("must be an integer"), {}),
+    "int_parsing": (N_("must be an integer"), {}),
+    "int_from_float": (N_("must be an integer"), {}),
+    "float_type": (N_("must be a number"), {}),
+    "float_parsing": (N_("must be a number"), {}),
+    "list_type": (N_("must be a list"), {}),
+    "model_type": (N_("must be an object"), {}),
+    "dict_type": (N_("must be an object"), {}),
+    "string_too_short": (N_("must be at least %(min)s characters"), {"min": "min_length"}),
+    "string_too_long": (N_("must be at most %(max)s characters"), {"max": "max_length"}),
+    "greater_than_equal": (N_("must be at least %(min)s"), {"min": "ge"}),
+    "less_than_equal": (N_("must be at most %(max)s"), {"max": "le"}),
 }
 
 
@@ -156,15 +165,18 @@ def to_api_error(exc: PydanticError, *, query: bool = False) -> ValidationError:
         return ValidationError("unknown field", field=where, code="unknown_field")
     if kind == "missing":
         return ValidationError("is required", field=where, code="required")
+    code = "invalid." + kind  # pydantic's error type: stable across releases
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return ValidationError("must not be empty", field=where, code=code)
     if kind in _MESSAGES:
         msgid, names = _MESSAGES[kind]
         params = {name: ctx.get(key) for name, key in names.items()}
-        return ValidationError(msgid, field=where, code=f"invalid.{kind}", params=params)
+        return ValidationError(msgid, field=where, code=code, params=params)
     # pydantic's wording may change between releases; the code and the field do not.
     return ValidationError(
         "invalid value: %(reason)s",
         field=where,
-        code=f"invalid.{kind}",
+        code=code,
         params={"reason": first["msg"]},
     )
 
