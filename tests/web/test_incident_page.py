@@ -133,7 +133,7 @@ def test_escalate_now_pages_the_next_step(
     duty.post(f"/incidents/{incident}/escalate")
     page = duty.text(f"/incidents/{incident}")
     # The next page step of the major chain: 3(2) as responder (step 4; informs run apart).
-    assert "第4级" in _flash(page) and org["netsec"].name in _flash(page)
+    assert "第4步" in _flash(page) and org["netsec"].name in _flash(page)
 
 
 def test_an_incident_of_another_department_is_not_found_for_a_department_head(
