@@ -312,3 +312,23 @@ def test_the_generated_operations_refuse_an_unknown_field_naming_it(api: Api) ->
     reply = api.post("/grading/suggest", json={"grade": 3})
     assert reply.status_code == 422
     assert reply.get_json()["error"]["field"] == "grade"
+
+
+def test_without_the_accountability_face_its_routes_are_left_out() -> None:
+    from openapi_spec_validator import validate
+
+    plain = document(frozenset({"api"}))
+    tags = {tag for item in plain["paths"].values() for op in item.values() for tag in op["tags"]}
+    assert "accountability" not in tags and "/cases/{case_id}" not in plain["paths"]
+    assert "Case" not in plain["components"]["schemas"]
+    assert "/incidents/{incident_id}" in plain["paths"]
+    validate(plain)
+
+
+def test_a_query_list_takes_repeats_and_commas(api: Api) -> None:
+    api.create()
+    both = api.get("/incidents?status=new,handling&status=closed").get_json()["items"]
+    assert [i["status"] for i in both] == ["new"]
+    reply = api.get("/incidents?status=new,done")
+    assert (reply.status_code, reply.get_json()["error"]["field"]) == (422, "status")
+    assert reply.get_json()["error"]["code"] == "choice"
