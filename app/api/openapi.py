@@ -40,13 +40,19 @@ TAG_ORDER = (
 def document_for(app: Flask) -> dict[str, Any]:
     """The document of ``app``'s API: the operations of the blueprints it registered
     (the accountability routes share ``/api/v1`` and its contract when installed)."""
-    return document(frozenset(app.blueprints))
+    return document(app.blueprints)
+
+
+def document(blueprints: Collection[str] | None = None) -> dict[str, Any]:
+    """The whole document (of the routes on ``blueprints``; every declared route without);
+    built once per process, variant and set of declared operations, since it depends only
+    on code (a face imported later adds its operations)."""
+    names = None if blueprints is None else frozenset(blueprints)
+    return _document(names, len(contract.OPERATIONS))
 
 
 @cache
-def document(blueprints: Collection[str] | None = None) -> dict[str, Any]:
-    """The whole document (of the routes on ``blueprints``; every declared route without);
-    built once per process and variant, since it depends only on code."""
+def _document(blueprints: frozenset[str] | None, _declared: int) -> dict[str, Any]:
     found = contract.tags(blueprints)
     tags = [t for t in TAG_ORDER if t in found] + [t for t in found if t not in TAG_ORDER]
     return {
