@@ -22,6 +22,7 @@ ordinary rotation for days the table does not know — and ``holiday_warning`` s
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from dataclasses import dataclass
@@ -614,7 +615,10 @@ def swap(
         raise ValidationError(
             "the same person holds both shifts", field="second", code="swap.same_person"
         )
-    key = f"{role}:{a.starts_at.isoformat()}:{b.starts_at.isoformat()}:{now.isoformat()}"
+    # The two halves share a key: a digest fits the column on every engine (the plain
+    # text — role and three timestamps — is longer than its 64 characters).
+    plain = f"{role}:{a.starts_at.isoformat()}:{b.starts_at.isoformat()}:{now.isoformat()}"
+    key = hashlib.sha256(plain.encode()).hexdigest()
     one = add_override(
         session,
         role,

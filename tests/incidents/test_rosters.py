@@ -130,3 +130,40 @@ def test_swap_and_holiday_shift_and_2027(
         )
         assert rosters.on_duty(s, "duty_officer", one) == second
         assert rosters.on_duty(s, "duty_officer", two) == first
+
+
+def test_a_swap_is_stored_on_both_engines_and_revoking_one_half_revokes_both(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    t0 = datetime(2026, 9, 1, tzinfo=UTC)
+    with any_factory.begin() as s:
+        a, b, _ = people(s, any_org)
+        rosters.set_rotation(
+            s,
+            "duty_officer",
+            people=[a, b],
+            handoffs=["08:30"],
+            period="daily",
+            anchor_date=date(2026, 9, 1),
+            actor=ACTOR,
+            now=t0,
+            effective_from=t0,
+        )
+    one = datetime(2026, 9, 2, 6, tzinfo=UTC)
+    two = datetime(2026, 9, 3, 6, tzinfo=UTC)
+    with any_factory() as s:  # 2 Sep 14:00 CST is b's shift (day 1), 3 Sep a's (day 2)
+        assert rosters.on_duty(s, "duty_officer", one).id == b  # type: ignore[union-attr]
+        assert rosters.on_duty(s, "duty_officer", two).id == a  # type: ignore[union-attr]
+    with any_factory.begin() as s:
+        first, _second = rosters.swap(
+            s, "duty_officer", first=one, second=two, actor=ACTOR, now=t0, reason="家中有事"
+        )
+        first_id = first.id
+    with any_factory() as s:
+        assert rosters.on_duty(s, "duty_officer", one).id == a  # type: ignore[union-attr]
+        assert rosters.on_duty(s, "duty_officer", two).id == b  # type: ignore[union-attr]
+    with any_factory.begin() as s:
+        rosters.revoke_override(s, first_id, actor=ACTOR, now=t0)
+    with any_factory() as s:
+        assert rosters.on_duty(s, "duty_officer", one).id == b  # type: ignore[union-attr]
+        assert rosters.on_duty(s, "duty_officer", two).id == a  # type: ignore[union-attr]
