@@ -122,7 +122,7 @@ class Operation:
             return {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model=name)}}}
 
         ok: dict[str, Any] = {
-            "description": self.notes.get(self.status, "OK" if self.status < 300 else "Created"),
+            "description": self.notes.get(self.status, "Created" if self.status == 201 else "OK"),
             "content": (
                 content(self.response.__name__)
                 if isinstance(self.response, type)
