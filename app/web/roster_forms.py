@@ -25,13 +25,20 @@ from app.i18n import error_message
 from app.web import bp
 from app.web.forms import parse_local
 from app.web.roster_calendar import month_key
-from app.web.rosters import known_role, render_holidays, render_role, role_name
+from app.web.rosters import (
+    known_role,
+    render_holidays,
+    render_overview,
+    render_role,
+    role_name,
+)
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, caps
 from incidents import rosters
 from incidents.errors import FenghuoError, NotFound, ValidationError
 from incidents.permissions import require
+from incidents.roster_import import import_month
 
 Form = MultiDict[str, str]
 
@@ -51,6 +58,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "swap": ("first", "second", "reason"),
     "day": ("day", "kind", "name"),
     "year": ("year",),
+    "import": ("file", "month"),
 }
 PATTERNS = ("24h", "day_night")
 
@@ -249,6 +257,60 @@ def roster_revoke(role: str, override_id: int) -> Response:
         month = month_key(override.starts_at.astimezone(services().policy.tz).date())
     flash(_("The override is revoked from now on; the past keeps it."), "ok")
     return redirect(url_for("web.roster", role=role, month=month))
+
+
+@bp.post("/rosters/import")
+@login_required
+def roster_import() -> Response | tuple[str, int]:
+    """The office's monthly roster (xlsx or CSV): all or nothing; with "check only" the
+    file is read and checked and nothing is written."""
+    _require_keeper()
+    form = request.form
+    check = form.get("check") == "1"
+    try:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationError(_("Choose the roster file (xlsx or CSV)."), field="file")
+        month = (form.get("month") or "").strip()
+        if not month:
+            raise ValidationError(_("Enter the month, for example 2026-12."), field="month")
+        with writing() as session:
+            result = import_month(
+                session,
+                data=upload.read(),
+                filename=upload.filename,
+                month=month,
+                actor=actor(),
+                now=now(),
+                dry_run=check,
+            )
+    except FenghuoError as exc:
+        if exc.status == 403:
+            raise
+        return render_overview(errors=_refused("import", exc), values={"import": form}, status=422)
+    written = sum(result.overrides.values())
+    if check:
+        flash(
+            _(
+                "The file is correct: %(days)d days of %(month)s; nothing was written.",
+                days=result.days,
+                month=result.month,
+            ),
+            "ok",
+        )
+    else:
+        flash(
+            _(
+                "Imported %(month)s: %(days)d days, %(shifts)d shifts written, "
+                "%(past)d already over left as they were.",
+                month=result.month,
+                days=result.days,
+                shifts=written,
+                past=result.skipped_past,
+            ),
+            "ok",
+        )
+    return redirect(url_for("web.rosters_overview", month=result.month))
 
 
 # --- the holiday table ------------------------------------------------------------------

@@ -116,10 +116,32 @@ def _calendar_context(roles: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def render_overview(
+    *,
+    errors: Mapping[str, Mapping[str, str]] | None = None,
+    values: Mapping[str, Mapping[str, Any]] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The calendar of every role, with the import form (refused: its message beside it)."""
+    context = _calendar_context(rosters.ROLES)
+    return (
+        render_template(
+            "rosters/overview.html",
+            errors=errors or {},
+            values=values or {},
+            import_month=month_key(shift_month(context["month"], 1))
+            if context["month_key"] == context["this_month"]
+            else context["month_key"],
+            **context,
+        ),
+        status,
+    )
+
+
 @bp.get("/rosters")
 @login_required
-def rosters_overview() -> str:
-    return render_template("rosters/overview.html", **_calendar_context(rosters.ROLES))
+def rosters_overview() -> tuple[str, int]:
+    return render_overview()
 
 
 def known_role(role: str) -> str:
