@@ -299,7 +299,7 @@ def test_the_worker_runs_the_handoff_duty_on_a_job_of_its_own(
     from escalation.worker import run_worker
     from incidents.clock import FrozenClock
     from tests.escalation.support import DEFAULT_POLICY
-    from tests.escalation.test_worker import wait_for
+    from tests.waiting import STALL_SECONDS, wait_for
 
     set_up_roster(factory, org)
     clock = FrozenClock(HANDOFF + timedelta(minutes=2))
@@ -318,10 +318,10 @@ def test_the_worker_runs_the_handoff_duty_on_a_job_of_its_own(
     )
     thread.start()
     try:
-        wait_for(lambda: len(handoffs(factory)) == 1, what="the 08:30 handoff to be written")
+        wait_for(lambda: len(handoffs(factory)) == 1, "the 08:30 handoff to be written")
     finally:
         stop.set()
-        thread.join(timeout=30)
+        thread.join(timeout=STALL_SECONDS)
     assert not thread.is_alive()
     assert [k for k, _a, _t in bulletins(factory)] == [
         f"handoff:{handoffs(factory)[0].id}:in",

@@ -119,7 +119,7 @@ def test_a_use_case_waiting_for_a_sweep_on_the_same_incident_does_not_deadlock(
     from incidents.audit import system_actor
     from incidents.db import make_engine, make_sessionmaker
     from tests.conftest import actor_for, load_demo_org
-    from tests.escalation.test_worker import wait_for
+    from tests.waiting import STALL_SECONDS, wait_for
 
     engine = make_engine(pg_url)
     factory = make_sessionmaker(engine)
@@ -155,7 +155,7 @@ def test_a_use_case_waiting_for_a_sweep_on_the_same_incident_does_not_deadlock(
                     ).scalar()
                 )
 
-        wait_for(ack_is_waiting, 10, "the acknowledgement to wait for the claimed timers")
+        wait_for(ack_is_waiting, "the acknowledgement to wait for the claimed timers")
         # The sweep now writes notifications that refer to the incident the use case has
         # locked: with FOR UPDATE there this would be a deadlock.
         firing = Firing(sweeper, now=now, default_tz=UTC)
@@ -164,7 +164,7 @@ def test_a_use_case_waiting_for_a_sweep_on_the_same_incident_does_not_deadlock(
         firing.finish(system_actor("worker"))
         sweeper.commit()
         sweeper.close()
-        thread.join(timeout=30)
+        thread.join(timeout=STALL_SECONDS)
         assert acked == {"changed": True}
     finally:
         engine.dispose()

@@ -1,7 +1,8 @@
 """The worker: one per SQLite database, clean SIGTERM, and delivery in a running worker.
 
 Worker *processes* run on the wall clock (``SystemClock``), so these tests wait for
-them — polling the database with a deadline, never sleeping for a fixed time.
+them — polling the database while the work moves on (``tests.waiting``), never sleeping
+for a fixed time and never holding the machine to a deadline.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,16 +26,9 @@ from incidents.clock import FrozenClock
 from incidents.org import Person
 from tests.conftest import T0
 from tests.escalation.support import DEFAULT_POLICY, RecordingChannel, open_
+from tests.waiting import STALL_SECONDS, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        threading.Event().wait(0.05)
 
 
 def worker_process(
@@ -94,7 +86,7 @@ def test_a_second_worker_process_says_why_it_will_not_start(
             cwd=ROOT,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=STALL_SECONDS,
             check=False,
         )
     assert done.returncode == 3
@@ -123,18 +115,25 @@ def test_a_running_worker_sweeps_and_delivers_until_stopped(
     thread.start()
     try:
 
-        def all_sent() -> bool:
+        def unsent() -> int | None:
             with factory() as s:
                 return s.scalar(
                     select(func.count())
                     .select_from(Notification)
                     .where(Notification.status != "sent")
-                ) == 0 and any(m.recipient_login == "director" for m in console.sent)
+                )
 
-        wait_for(all_sent, what="the pages and informs due by 10 minutes to be sent")
+        def all_sent() -> bool:
+            return unsent() == 0 and any(m.recipient_login == "director" for m in console.sent)
+
+        wait_for(
+            all_sent,
+            "the pages and informs due by 10 minutes to be sent",
+            progress=lambda: (unsent(), len(console.sent)),
+        )
     finally:
         stop.set()
-        thread.join(timeout=30)
+        thread.join(timeout=STALL_SECONDS)
     assert not thread.is_alive()
     # Configuring a console channel turned on the broadcast console destination: what
     # this worker fired is logged too (the notices at open predate it) — the command
@@ -152,9 +151,9 @@ def test_sigterm_stops_a_worker_process_cleanly(sqlite_url: str, tmp_path: Path)
     log = tmp_path / "worker.log"
     proc = worker_process(sqlite_url, log=log)
     try:
-        wait_for(lambda: b"started" in log.read_bytes(), what="the worker to start")
+        wait_for(lambda: b"started" in log.read_bytes(), "the worker to start")
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=STALL_SECONDS) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

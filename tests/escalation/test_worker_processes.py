@@ -2,8 +2,8 @@
 sending a burst to the fake Bot API while the one holding the bot is SIGKILLed.
 
 These run real ``python -m escalation.worker`` processes on the wall clock, so the
-incidents are opened at the real time (a ``SystemClock``) and the tests wait, with a
-deadline, for the database to show the work done.
+incidents are opened at the real time (a ``SystemClock``) and the tests wait for the
+database to show the work done, for as long as it keeps moving (``tests.waiting``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from incidents.clock import SystemClock
 from incidents.db import make_engine, make_sessionmaker
 from tests.conftest import load_demo_org
 from tests.escalation.support import open_
-from tests.escalation.test_worker import wait_for, worker_process
+from tests.escalation.test_worker import worker_process
 from tests.fakes.telegram import FakeTelegram
+from tests.waiting import STALL_SECONDS, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -64,7 +65,7 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> list[int | None]:
     codes: list[int | None] = []
     for proc in procs:
         try:
-            codes.append(proc.wait(timeout=30))
+            codes.append(proc.wait(timeout=STALL_SECONDS))
         except subprocess.TimeoutExpired:
             proc.kill()
             codes.append(None)
@@ -95,7 +96,9 @@ def test_four_workers_page_each_timer_once_per_person_and_channel(
     ]
     try:
         wait_for(
-            lambda: all(b"started" in log.read_bytes() for log in logs), 60, "four workers to start"
+            lambda: all(b"started" in log.read_bytes() for log in logs),
+            "four workers to start",
+            progress=lambda: sum(b"started" in log.read_bytes() for log in logs),
         )
         # 5,000 extra pages of the general chain's first step (duty officer and command
         # center head), all due a second ago, spread over the incidents.
@@ -121,18 +124,15 @@ def test_four_workers_page_each_timer_once_per_person_and_channel(
         # Two people each, plus at open the two pages and the leader on duty's inform.
         expected = 2 * TIMERS + 3 * INCIDENTS
 
-        def delivered() -> bool:
+        def sent() -> int | None:
             with pg_factory() as s:
-                return (
-                    s.scalar(
-                        select(func.count())
-                        .select_from(Notification)
-                        .where(Notification.status == "sent")
-                    )
-                    == expected
+                return s.scalar(
+                    select(func.count())
+                    .select_from(Notification)
+                    .where(Notification.status == "sent")
                 )
 
-        wait_for(delivered, 120, "every notification to be delivered")
+        wait_for(lambda: sent() == expected, "every notification to be delivered", progress=sent)
     finally:
         codes = stop(procs)
     assert codes == [0, 0, 0, 0]
@@ -180,10 +180,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
         env={"FENGHUO_TEST_BLOCK": str(marker)},
     )
     try:
-        wait_for(marker.exists, 60, "the first worker to start sending")
+        wait_for(marker.exists, "the first worker to start sending")
     finally:
         doomed.send_signal(signal.SIGKILL)
-        doomed.wait(timeout=30)
+        doomed.wait(timeout=STALL_SECONDS)
     record = tmp_path / "sent.txt"
     heir = worker_process(
         pg_url,
@@ -197,14 +197,19 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     )
     try:
 
-        def all_sent() -> bool:
+        def statuses() -> list[str]:
             with pg_factory() as s:
-                statuses = s.scalars(
-                    select(Notification.status).where(Notification.incident_id == incident_id)
-                ).all()
-                return len(statuses) == 3 and set(statuses) == {"sent"}
+                return sorted(
+                    s.scalars(
+                        select(Notification.status).where(Notification.incident_id == incident_id)
+                    )
+                )
 
-        wait_for(all_sent, 60, "the second worker to deliver everything")
+        wait_for(
+            lambda: statuses() == ["sent"] * 3,
+            "the second worker to deliver everything",
+            progress=statuses,
+        )
     finally:
         assert stop([heir]) == [0]
     stuck = int(marker.read_text().split()[0])
@@ -273,7 +278,9 @@ def test_four_workers_lose_nothing_when_the_telegram_sender_is_killed_mid_burst(
         }
         try:
             wait_for(
-                lambda: all(b"started" in log.read_bytes() for log in logs), 60, "workers to start"
+                lambda: all(b"started" in log.read_bytes() for log in logs),
+                "workers to start",
+                progress=lambda: sum(b"started" in log.read_bytes() for log in logs),
             )
             now = clock.now()
             with pg_factory() as s, s.begin():
@@ -325,7 +332,11 @@ def test_four_workers_lose_nothing_when_the_telegram_sender_is_killed_mid_burst(
                     ],
                 )
             total = BURST_TIMERS * len(people)
-            wait_for(lambda: len(fake.sent) >= total // 4, 120, "the burst to be under way")
+            wait_for(
+                lambda: len(fake.sent) >= total // 4,
+                "the burst to be under way",
+                progress=lambda: len(fake.sent),
+            )
 
             def sender_mid_claim() -> str | None:
                 """The worker with Telegram rows claimed and not written back."""
@@ -348,23 +359,28 @@ def test_four_workers_lose_nothing_when_the_telegram_sender_is_killed_mid_burst(
                     found.append(worker)
                 return worker is not None
 
-            wait_for(sender_caught, 60, "the sender to hold claimed rows")
+            wait_for(
+                sender_caught, "the sender to hold claimed rows", progress=lambda: len(fake.sent)
+            )
             sender = found[0]
             killed_at = clock.now()
             procs[sender].send_signal(signal.SIGKILL)
-            procs[sender].wait(timeout=30)
+            procs[sender].wait(timeout=STALL_SECONDS)
             assert len(fake.sent) < total, "killed mid-burst"
 
-            def delivered() -> bool:
+            def left() -> int | None:
                 with pg_factory() as s:
-                    left = s.scalar(
+                    return s.scalar(
                         select(func.count())
                         .select_from(Notification)
                         .where(Notification.channel == "telegram", Notification.status != "sent")
                     )
-                return left == 0
 
-            wait_for(delivered, 180, "every Telegram notification to be delivered")
+            wait_for(
+                lambda: left() == 0,
+                "every Telegram notification to be delivered",
+                progress=lambda: (left(), len(fake.sent)),
+            )
         finally:
             survivors = [p for name, p in procs.items() if p.poll() is None]
             codes = stop(survivors)
