@@ -401,3 +401,25 @@ def test_params_are_filled_in_as_raised_and_known_words_looked_up() -> None:
     assert refused.to_dict()["params"] == {"what": "close incidents"}
     stranger = Forbidden("%(login)s is not an active person", params={"login": "zhangsan"})
     assert error_text(stranger, "zh_CN") == "zhangsan 不是在岗人员"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_server_error_is_our_page_in_the_readers_language(
+    app: Flask, org: dict[str, Person], language: str
+) -> None:
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/boom", "boom", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the handler answers
+    _set_language(app, language)
+    duty = Browser(app)
+    duty.login("duty", PASSWORD)
+    page = duty.get("/boom")
+    api = app.test_client().get("/boom", headers={"Accept": "application/json"})
+    assert page.status_code == api.status_code == 500
+    text = visible_text(page.get_data(as_text=True), language)
+    said = {"zh_CN": "系统出错，已记录在案", "en": "Something went wrong on our side"}
+    assert said[language] in text
+    assert "Internal Server Error" not in text and "a bug" not in text
+    assert api.get_json()["error"]["code"] == "internal_server_error"
