@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 from datetime import datetime
+from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Barrier
 
 import pytest
@@ -25,21 +26,29 @@ from incidents.inputs import IncidentInput
 from incidents.models import Incident
 from incidents.org import Person
 from tests.conftest import T0
+from tests.waiting import STALL_SECONDS, wait_for
 
 PROCESSES = 4
 EACH = 25
 
 
 def _log_many(
-    url: str, duty_id: int, barrier: Barrier, errors: multiprocessing.Queue[str], worker: int
+    url: str,
+    duty_id: int,
+    barrier: Barrier,
+    errors: multiprocessing.Queue[str],
+    logged: Synchronized[int],
+    worker: int,
 ) -> None:
-    """One process: wait for the others, then log ``EACH`` incidents, one per transaction."""
+    """One process: wait for the others, then log ``EACH`` incidents, one per transaction,
+    counting them in ``logged``. The barrier has no timeout of its own: the parent breaks
+    it if a process dies before reaching it."""
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     policy = load_policy()
     actor = Actor(duty_id, "duty", "api")
     try:
-        barrier.wait(timeout=60)
+        barrier.wait()
         for i in range(EACH):
             data = IncidentInput.parse(
                 {
@@ -50,6 +59,8 @@ def _log_many(
             )
             with transaction(factory) as session:
                 open_incident(session, data=data, actor=actor, now=T0, policy=policy)
+            with logged.get_lock():
+                logged.value += 1
     except BaseException:
         errors.put(traceback.format_exc())
         raise
@@ -61,14 +72,33 @@ def log_concurrently(url: str, duty_id: int) -> None:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     errors: multiprocessing.Queue[str] = ctx.Queue()
+    logged: Synchronized[int] = ctx.Value("i", 0)
     procs = [
-        ctx.Process(target=_log_many, args=(url, duty_id, barrier, errors, n))
+        ctx.Process(target=_log_many, args=(url, duty_id, barrier, errors, logged, n))
         for n in range(PROCESSES)
     ]
     for proc in procs:
         proc.start()
-    for proc in procs:
-        proc.join(timeout=300)
+
+    def settled() -> bool:
+        if any(proc.exitcode not in (None, 0) for proc in procs):
+            barrier.abort()  # the others would wait at the barrier for the dead one
+        return all(proc.exitcode is not None for proc in procs)
+
+    try:
+        # Spawned interpreters start slowly on a busy machine: wait while they arrive at
+        # the barrier and then while they log, never for a fixed time.
+        wait_for(
+            settled,
+            "the logging processes to finish",
+            progress=lambda: (barrier.n_waiting, logged.value, [p.exitcode for p in procs]),
+        )
+    finally:
+        for proc in procs:
+            if proc.exitcode is None:
+                barrier.abort()
+                proc.kill()
+            proc.join(timeout=STALL_SECONDS)
     failures = []
     while not errors.empty():
         failures.append(errors.get())
