@@ -15,6 +15,7 @@ body keeps its code, field and params, and says its message in Chinese only when
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,13 +139,26 @@ def _check(seeded: Seeded, who: str, what: str, reply: TestResponse, language: s
     if reply.mimetype == HTML:
         text = visible_text(data.decode(), language)
     elif reply.mimetype == "application/json":
-        body = reply.get_json(silent=True)
-        error = body.get("error") if isinstance(body, dict) else None
-        text = str(error.get("message", "")) if isinstance(error, dict) else ""
+        # An error's message, and the rendered fragments the live pages fetch.
+        text = " ".join(
+            visible_text(piece, language) if "<" in piece else piece
+            for piece in _strings(json.loads(data))
+        )
     else:
         return  # a document (PDF, DOCX, xlsx, ics, YAML): its words are the report's own
     seeded.seen.add(what)
     seeded.leaks += [f"{who} {what} ({reply.status_code}): {w!r}" for w in leaks(text, language)]
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _visit(seeded: Seeded, who: str, browser: Browser, path: str, language: str) -> None:
