@@ -1,0 +1,65 @@
+"""Duty handoffs (交接班) over the API: listed, read, acknowledged once by an officer."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from escalation.handoff_watch import HandoffDuty
+from incidents import rosters
+from incidents.audit import system_actor
+from tests.api.conftest import Api, services_of
+
+HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # 08:30 in Asia/Shanghai
+
+
+def hand_over(api: Api) -> int:
+    """duty hands the duty officer shift to trafstaff at 08:30."""
+    services = services_of(api.app)
+    with services.sessions.begin() as s:
+        rosters.set_rotation(
+            s,
+            "duty_officer",
+            people=[api.person_id("duty"), api.person_id("trafstaff")],
+            handoffs=["08:30"],
+            period="daily",
+            anchor_date=date(2026, 11, 26),
+            actor=system_actor("cli"),
+            now=datetime(2026, 11, 20, tzinfo=UTC),
+        )
+    found = HandoffDuty(tz=services.policy.tz).run(services.sessions, HANDOFF).handoff_id
+    assert found is not None
+    return found
+
+
+def test_the_handoffs_are_listed_and_read(api: Api) -> None:
+    handoff_id = hand_over(api)
+    (item,) = api.get("/handoffs", as_="director").get_json()["items"]
+    assert item["id"] == handoff_id and item["role"] == "duty_officer"
+    assert (item["outgoing"]["login"], item["incoming"]["login"]) == ("duty", "trafstaff")
+    assert item["acknowledged_at"] is None and item["acknowledged_via"] == ""
+    assert api.get(f"/handoffs/{handoff_id}").get_json() == item
+    missing = api.get("/handoffs/999999")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "handoff.unknown"
+
+
+def test_an_officer_acknowledges_once_and_anyone_else_is_refused(api: Api) -> None:
+    handoff_id = hand_over(api)
+    refused = api.post(f"/handoffs/{handoff_id}/acknowledge", as_="director")
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "handoff.not_party"
+    done = api.post(f"/handoffs/{handoff_id}/acknowledge", as_="trafstaff")
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["changed"] is True
+    assert body["handoff"]["acknowledged_by"]["login"] == "trafstaff"
+    assert body["handoff"]["acknowledged_via"] == "api"
+    again = api.post(f"/handoffs/{handoff_id}/acknowledge", as_="duty").get_json()
+    assert again["changed"] is False
+    assert again["handoff"]["acknowledged_by"]["login"] == "trafstaff"
+
+
+def test_the_handoff_operations_are_in_the_document(api: Api) -> None:
+    paths = api.get("/openapi.json", as_=None).get_json()["paths"]
+    assert "get" in paths["/handoffs"]
+    assert {"403", "404"} <= set(paths["/handoffs/{handoff_id}/acknowledge"]["post"]["responses"])
