@@ -247,7 +247,7 @@ class BotActions:
 
     def handoff(self, incoming: Incoming, now: datetime) -> list[Answer]:
         """``/handoff``: acknowledge the sender's newest duty handoff (交接班)."""
-        return duty_commands.handoff(self.sessions, incoming, now, tz=self.tz)
+        return duty_commands.handoff(self.sessions, incoming, now, tz=self.tz, explain=self.explain)
 
     def link_group(self, incoming: Incoming, now: datetime) -> list[Answer]:
         """``/linkgroup role ROLE`` or ``/linkgroup department CODE``, by an administrator,

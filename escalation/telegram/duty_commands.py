@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.duty_now import OnDuty, on_duty_now
 from escalation.handoffs import DutyHandoff, acknowledge_handoff, latest_for
 from escalation.telegram.access import language_for, refuse_unlinked
+from escalation.telegram.error_text import ErrorText, english
 from escalation.telegram.incoming import Answer, Incoming, reply
 from escalation.telegram.labels import local_time
 from escalation.telegram.person_links import linked_person
@@ -70,9 +71,15 @@ def _pair(handoff: DutyHandoff, lang: str) -> tuple[str, str]:
 
 
 def handoff(
-    sessions: sessionmaker[Session], incoming: Incoming, now: datetime, *, tz: tzinfo
+    sessions: sessionmaker[Session],
+    incoming: Incoming,
+    now: datetime,
+    *,
+    tz: tzinfo,
+    explain: ErrorText = english,
 ) -> list[Answer]:
-    """``/handoff``: acknowledge the newest handoff the sender gave or took."""
+    """``/handoff``: acknowledge the newest handoff the sender gave or took; a refusal is
+    said in the person's language (``explain``)."""
     with sessions() as session, session.begin():
         person = linked_person(session, incoming.user_id)
         if person is None:
@@ -85,7 +92,7 @@ def handoff(
         try:
             done = acknowledge_handoff(session, handoff_id=found.id, actor=actor, now=now)
         except FenghuoError as exc:
-            return [reply(incoming, html.escape(exc.message, quote=False))]
+            return [reply(incoming, html.escape(explain(exc, lang), quote=False))]
         h = done.handoff
         outgoing, incoming_name = _pair(h, lang)
         at = local_time(h.shift_starts_at, tz, now)
