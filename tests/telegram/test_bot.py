@@ -24,7 +24,7 @@ STRANGER = 4242
 
 
 def reply_to(fake: FakeTelegram, chat_id: int, count: int = 1) -> str:
-    sent = fake.wait_for(lambda: fake.messages_in(chat_id)[count - 1 :], timeout=10)
+    sent = fake.wait_for(lambda: fake.messages_in(chat_id)[count - 1 :])
     return sent[0].text
 
 
@@ -110,7 +110,7 @@ def test_it_refuses_a_press_from_an_unlinked_user_and_changes_nothing(
     start_bot(factory, clock)
     query = fake.press_button(STRANGER, message, f"v1:ack:{incident_id}")
     [answer] = fake.wait_for(
-        lambda: [a for a in fake.callback_answers if a.callback_query_id == query], timeout=10
+        lambda: [a for a in fake.callback_answers if a.callback_query_id == query]
     )
     assert answer.show_alert and "未关联" in (answer.text or "")
     assert_nothing_changed(factory, incident_id, audit_before=before)

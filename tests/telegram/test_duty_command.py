@@ -49,7 +49,7 @@ def fallback(factory: sessionmaker[Session], role: str, lang: int) -> tuple[str,
 
 
 def reply_to(fake: FakeTelegram, chat_id: int, count: int = 1) -> str:
-    sent = fake.wait_for(lambda: fake.messages_in(chat_id)[count - 1 :], timeout=10)
+    sent = fake.wait_for(lambda: fake.messages_in(chat_id)[count - 1 :])
     return sent[0].text
 
 

@@ -66,7 +66,7 @@ def test_it_alerts_on_telegram_and_stops_the_chain_when_a_leader_acknowledges_th
     start_bot(any_factory, clock)
     query = fake.press_button(USER_IDS["cchead"], alert, f"v1:ack:{incident_id}")
     answer = fake.wait_for(
-        lambda: [a for a in fake.callback_answers if a.callback_query_id == query], timeout=10
+        lambda: [a for a in fake.callback_answers if a.callback_query_id == query]
     )[0]
     assert "FH-" in (answer.text or "") and not answer.show_alert
 

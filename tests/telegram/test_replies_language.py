@@ -82,9 +82,7 @@ class Chat:
     def say(self, text: str) -> str:
         self.fake.send_user_message(self.user_id, text)
         self.count += 1
-        sent = self.fake.wait_for(
-            lambda: self.fake.messages_in(self.user_id)[self.count - 1 :], timeout=10
-        )
+        sent = self.fake.wait_for(lambda: self.fake.messages_in(self.user_id)[self.count - 1 :])
         return sent[0].text or ""
 
     def press(self, data: str) -> str:
@@ -92,7 +90,6 @@ class Chat:
         query = self.fake.press_button(self.user_id, message, data)
         [answer] = self.fake.wait_for(
             lambda: [a for a in self.fake.callback_answers if a.callback_query_id == query],
-            timeout=10,
         )
         if self.fake.messages_in(self.user_id)[self.count :]:
             self.count = len(self.fake.messages_in(self.user_id))  # "hello" got the help

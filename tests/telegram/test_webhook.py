@@ -80,7 +80,7 @@ def test_it_links_through_the_webhook_and_the_worker_sends_the_answer(
     asyncio.run(set_webhook())
     code = code_for(factory, org["cchead"], clock)
     fake.send_user_message(8008, f"/start {code}")
-    fake.wait_for(lambda: not fake.pending_updates, timeout=10)
+    fake.wait_for(lambda: not fake.pending_updates)
 
     with factory() as s:
         person = linked_person(s, 8008)

@@ -31,6 +31,7 @@ from tests.fakes.telegram.wire import (
     ApiRequest,
     ChatId,
 )
+from tests.waiting import STALL_SECONDS
 
 _T = TypeVar("_T")
 
@@ -254,12 +255,16 @@ class FakeTelegram:
             self._updates.enqueue("callback_query", query)
             return str(query["id"])
 
-    def wait_for(self, predicate: Callable[[], _T], timeout: float = 5.0) -> _T:
+    def wait_for(self, predicate: Callable[[], _T], timeout: float | None = None) -> _T:
         """Return the predicate's first truthy value or raise TimeoutError.
 
         It is re-checked on every change to the fake's state, and every 50 ms for
-        predicates over other state (a database, a worker's progress).
+        predicates over other state (a database, a worker's progress). ``timeout``
+        defaults to the suite's one allowance, ``tests.waiting.STALL_SECONDS``: it only
+        bounds how long a broken test takes to fail.
         """
+        if timeout is None:
+            timeout = STALL_SECONDS
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
