@@ -17,13 +17,14 @@ import pytest
 
 from tests.health.test_run_survives import (
     ROOT,
-    START_SECONDS,
     alive,
     descendants,
     free_port,
     get,
+    log_size,
     wait_for,
 )
+from tests.waiting import STALL_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -53,8 +54,10 @@ def test_the_printed_addresses_follow_fenghuo_port(tmp_path: Path) -> None:
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: get(base + "/healthz")[0] == 200, START_SECONDS, "the web face")
-        wait_for(lambda: "Fenghuo on" in log.read_text(), 10, "the address line")
+        wait_for(
+            lambda: get(base + "/healthz")[0] == 200, "the web face", progress=lambda: log_size(log)
+        )
+        wait_for(lambda: "Fenghuo on" in log.read_text(), "the address line")
         printed = log.read_text()
         assert f"Log in at {base}/login" in printed
         assert f"Fenghuo on {base} " in printed
@@ -66,4 +69,4 @@ def test_the_printed_addresses_follow_fenghuo_port(tmp_path: Path) -> None:
         for pid in [proc.pid, *(descendants(proc.pid) if alive(proc.pid) else set())]:
             if alive(pid):
                 os.kill(pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=STALL_SECONDS)

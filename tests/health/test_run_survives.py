@@ -3,7 +3,8 @@ takes every child with it, and starts again at once (issue 9, items 6 and 7).
 
 Real processes on the wall clock: the supervisor, gunicorn with its workers, the worker
 and the bot, on a temporary SQLite database and a free loopback port, with the Bot API
-URL pointing at a loopback port nobody listens on.
+URL pointing at a loopback port nobody listens on. The tests wait for them while they
+make progress (the log grows, children go), never for a fixed time (``tests.waiting``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import waiting
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "demo-pass-for-tests"
-START_SECONDS = 120  # migrations, the demo organisation and gunicorn on a busy machine
-GONE_SECONDS = 15
 
 
 def free_port() -> int:
@@ -79,18 +80,25 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only unreaped
 
 
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
+def wait_for(
+    check: Callable[[], bool], what: str, *, progress: Callable[[], object] | None = None
+) -> float:
+    """:func:`tests.waiting.wait_for`, returning the seconds it took (for figures)."""
     started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+    waiting.wait_for(check, what, progress=progress)
+    return time.monotonic() - started
+
+
+def log_size(log: Path) -> int:
+    """How far a process's start-up has got: its log grows as it migrates and starts."""
+    return log.stat().st_size if log.exists() else 0
 
 
 def get(url: str, opener: urllib.request.OpenerDirector | None = None) -> tuple[int, str]:
     try:
-        with (opener or urllib.request.build_opener()).open(url, timeout=10) as reply:
+        with (opener or urllib.request.build_opener()).open(
+            url, timeout=waiting.STALL_SECONDS
+        ) as reply:
             return reply.status, reply.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -130,7 +138,11 @@ class Run:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_for(lambda: get(self.base + "/healthz")[0] == 200, START_SECONDS, "the web face")
+        wait_for(
+            lambda: get(self.base + "/healthz")[0] == 200,
+            "the web face",
+            progress=lambda: log_size(self.log),
+        )
         return self.proc
 
     def cli(self, *args: str) -> str:
@@ -140,7 +152,7 @@ class Run:
             env={**self.env, "FENGHUO_LOG_LEVEL": "WARNING"},
             capture_output=True,
             check=True,
-            timeout=60,
+            timeout=waiting.STALL_SECONDS,
         )
         return done.stdout.decode()
 
@@ -154,7 +166,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
         for pid in [made.proc.pid, *left]:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-        made.proc.wait(timeout=10)
+        made.proc.wait(timeout=waiting.STALL_SECONDS)
 
 
 def logged_in(run: Run) -> urllib.request.OpenerDirector:
@@ -166,7 +178,9 @@ def logged_in(run: Run) -> urllib.request.OpenerDirector:
     body = urllib.parse.urlencode(
         {"csrf_token": token.group(1), "login": "duty", "password": PASSWORD, "next": ""}
     ).encode()
-    opener.open(urllib.request.Request(run.base + "/login", data=body), timeout=10).read()
+    opener.open(
+        urllib.request.Request(run.base + "/login", data=body), timeout=waiting.STALL_SECONDS
+    ).read()
     return opener
 
 
@@ -180,7 +194,7 @@ def test_run_stays_up_without_telegram_and_dies_whole_with_its_parent(
         status, body = get(run.base + "/readyz")
         return status == 503 and "bot" in json.loads(body or "{}").get("failing", [])
 
-    wait_for(bot_reported, 60, "/readyz to name the bot")
+    wait_for(bot_reported, "/readyz to name the bot")
     status, body = get(run.base + "/readyz")
     ready = json.loads(body)
     assert ready["bot"]["state"] == "unreachable" and ready["bot"]["ok"] is False
@@ -190,7 +204,7 @@ def test_run_stays_up_without_telegram_and_dies_whole_with_its_parent(
     request = urllib.request.Request(
         run.base + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}
     )
-    with urllib.request.urlopen(request, timeout=10) as reply:
+    with urllib.request.urlopen(request, timeout=waiting.STALL_SECONDS) as reply:
         assert json.loads(reply.read())["login"] == "duty"
     status, page = get(run.base + "/?lang=en", logged_in(run))
     assert status == 200
@@ -207,7 +221,7 @@ def test_run_stays_up_without_telegram_and_dies_whole_with_its_parent(
             if s.name == "fenghuo_sweep_duration_seconds_count"
         )
 
-    wait_for(lambda: worker_rounds() > 0, 30, "the worker's rounds in the web's /metrics")
+    wait_for(lambda: worker_rounds() > 0, "the worker's rounds in the web's /metrics")
     # Every process logs one JSON object per line (FENGHUO_LOG_FORMAT=json).
     records = [json.loads(line) for line in run.log.read_text().splitlines() if line[:1] == "{"]
     loggers = {r["logger"] for r in records}
@@ -218,11 +232,11 @@ def test_run_stays_up_without_telegram_and_dies_whole_with_its_parent(
     children = descendants(parent.pid)
     assert len(children) >= 4  # worker, bot, gunicorn and its workers
     parent.send_signal(signal.SIGKILL)
-    parent.wait(timeout=10)
+    parent.wait(timeout=waiting.STALL_SECONDS)
     took = wait_for(
         lambda: not any(alive(pid) for pid in children) and port_free(run.port),
-        GONE_SECONDS,
         "every child of the killed supervisor to stop and the port to be free",
+        progress=lambda: (sum(alive(pid) for pid in children), port_free(run.port)),
     )
     print(f"children gone {took:.1f} s after SIGKILL")
 
@@ -233,10 +247,13 @@ def test_run_stays_up_without_telegram_and_dies_whole_with_its_parent(
         lambda: (
             json.loads(get(run.base + "/readyz")[1] or "{}").get("worker", {}).get("ok") is True
         ),
-        60,
         "the new worker's heartbeat",
     )
     children = descendants(again.pid)
     again.send_signal(signal.SIGTERM)
-    assert again.wait(timeout=30) == 0
-    wait_for(lambda: not any(alive(pid) for pid in children), GONE_SECONDS, "a clean stop")
+    assert again.wait(timeout=waiting.STALL_SECONDS) == 0
+    wait_for(
+        lambda: not any(alive(pid) for pid in children),
+        "a clean stop",
+        progress=lambda: sum(alive(pid) for pid in children),
+    )
