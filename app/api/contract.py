@@ -268,6 +268,7 @@ def query_parameters(model: type[Query]) -> list[dict[str, Any]]:
     """The OpenAPI parameters of a query model: one per field, arrays exploded."""
     schema = model.model_json_schema(ref_template=REF_TEMPLATE)
     required = set(schema.get("required", ()))
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
     out: list[dict[str, Any]] = []
     for name, prop in schema.get("properties", {}).items():
         prop = {key: value for key, value in prop.items() if key != "title"}
@@ -287,7 +288,7 @@ def query_parameters(model: type[Query]) -> list[dict[str, Any]]:
         }
         if description:
             param["description"] = description
-        if is_list(model.model_fields[name].annotation):
+        if is_list(fields[name].annotation):
             param.update(style="form", explode=True)
         out.append(param)
     return out

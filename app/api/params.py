@@ -5,14 +5,12 @@
 - NUL characters and integers past what the database stores are a 422 naming the field.
 
 What the JSON must hold — fields, types, values — is the models' job
-(``app.api.contract``), and so are query strings; ``check_query`` remains for a view
-that reads its query string by hand.
+(``app.api.contract``), and so are query strings (``validation.parse_query``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from typing import Any
 
 from flask import request
@@ -66,15 +64,3 @@ def json_body(*, optional: bool = False) -> Any:
         # A NUL in a field's name: the name cannot be the field, so the body is at fault.
         raise ValidationError(exc.msgid, field="body", code=exc.code, params=exc.params) from None
     return decoded
-
-
-def check_query(allowed: Collection[str]) -> None:
-    """Refuse query parameters the endpoint does not know (422 naming the parameter)."""
-    for name in request.args:
-        if name not in allowed:
-            raise ValidationError(
-                "unknown query parameter; allowed: %(allowed)s",
-                field=name,
-                code="unknown_query_parameter",
-                params={"allowed": ", ".join(sorted(allowed)) or "-"},
-            )

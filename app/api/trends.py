@@ -6,28 +6,23 @@ xlsx (``accountability.trends.figures``); bureau-wide, so only for those who see
 incident (``sees_all``), as ``GET /stats``. A malformed month, ``from`` after ``to``, a
 start in the future or more than 36 months is a 422 naming the parameter.
 
-Declared through ``app.api.contract``: the response model is the document's schema. The
-operation is recorded by hand because ``contract.endpoint`` takes no query parameters yet.
+Declared through ``app.api.contract``: the query and response models are the document's
+schemas (``from`` is a Python keyword: the field is ``from_`` with the alias ``from``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import current_app, request
-from flask.typing import ResponseReturnValue
 from pydantic import ConfigDict, Field
 
 from accountability import trends
-from app.api import bp
 from app.api.auth import caps
-from app.api.contract import OPERATIONS, Operation, Out
-from app.api.params import check_query
+from app.api.contract import Out, Query, endpoint
 from app.extensions import db, now, services
 from escalation.trends import MAX_MONTHS, parse_period
 from incidents.permissions import require
 
-MONTH = {"type": "string", "pattern": r"^\d{4}-\d{2}$", "examples": ["2026-01"]}
 Count = Annotated[int, Field(ge=0)]
 Share = Annotated[float | None, Field(ge=0, le=1, description="a fraction; null with nothing due")]
 Seconds = Annotated[float | None, Field(ge=0, description="seconds; null with nothing counted")]
@@ -102,40 +97,38 @@ class Trends(Out):
     totals: TrendTotals
 
 
-def _parameter(name: str, text: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": text, "schema": MONTH}
-
-
-OPERATIONS.append(
-    Operation(
-        method="get",
-        path="/trends",
-        operation_id="getTrends",
-        summary="Figures month by month over a period (the trends page)",
-        tag="escalation",
-        response=Trends,
-        errors=(401, 403, 422),
-        description="Bureau-wide, so only for those who see every incident. Months are "
-        "calendar months in the policy's time zone; shares are fractions, times seconds. "
-        f"At most {MAX_MONTHS} months.",
-        parameters=[
-            _parameter("from", "first month, YYYY-MM (default: eleven months before `to`)"),
-            _parameter("to", "last month, YYYY-MM (default: this month)"),
-        ],
+class TrendsQuery(Query):
+    from_: str | None = Field(
+        None,
+        alias="from",
+        pattern=r"^\d{4}-\d{2}$",
+        description="first month, YYYY-MM (default: eleven months before `to`)",
+        examples=["2026-01"],
     )
+    to: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}$",
+        description="last month, YYYY-MM (default: this month)",
+        examples=["2026-12"],
+    )
+
+
+@endpoint(
+    "get",
+    "/trends",
+    operation_id="getTrends",
+    summary="Figures month by month over a period (the trends page)",
+    tag="escalation",
+    response=Trends,
+    query=TrendsQuery,
+    errors=(401, 403, 422),
+    description="Bureau-wide, so only for those who see every incident. Months are "
+    "calendar months in the policy's time zone; shares are fractions, times seconds. "
+    f"At most {MAX_MONTHS} months.",
 )
-
-
-@bp.get("/trends")
-def get_trends() -> ResponseReturnValue:
-    check_query(("from", "to"))
+def get_trends(query: TrendsQuery) -> dict[str, Any]:
     require(caps().sees_all, "the bureau-wide figures are for those who see every incident")
     tz = services().policy.tz
-    period = parse_period(
-        request.args.get("from") or None, request.args.get("to") or None, now=now(), tz=tz
-    )
-    figures = trends.figures(db(), period, tz)
-    if current_app.testing:
-        # Tests hold the answer to its model, as contract.endpoint does.
-        return Trends.model_validate(figures).model_dump(mode="json"), 200
-    return figures, 200
+    period = parse_period(query.from_, query.to, now=now(), tz=tz)
+    figures: dict[str, Any] = trends.figures(db(), period, tz)
+    return figures

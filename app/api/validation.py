@@ -210,7 +210,8 @@ def parse_query(model: type[Q]) -> Q:
 
     An empty value (``?limit=``) counts as absent; a list field takes repeats and commas.
     """
-    allowed = model.model_fields
+    # A parameter's name on the wire is its field's alias when it has one (``from``).
+    allowed = {field.alias or name: field for name, field in model.model_fields.items()}
     data: dict[str, Any] = {}
     for name in request.args:
         if name not in allowed:
