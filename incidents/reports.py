@@ -39,10 +39,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from incidents.audit import Actor, record
 from incidents.db import Base, UTCDateTime
-from incidents.errors import ValidationError
+from incidents.errors import N_, ValidationError
 from incidents.org import Person
 
-REPORT_KINDS = ("initial", "supplement", "follow_up", "final")
+# The kinds are codes; marked so that a message naming one (%(kind)s) reads in the
+# reader's language: 初次报告, 补报, 续报, 处置总结报告 (KIND_NAMES).
+REPORT_KINDS = (N_("initial"), N_("supplement"), N_("follow_up"), N_("final"))
 KIND_NAMES: dict[str, tuple[str, str]] = {
     "initial": ("初次报告", "initial report"),
     "supplement": ("补报", "supplementary report"),
