@@ -205,17 +205,98 @@ def _slot(rotation: RosterRotation, zone: ZoneInfo, at: datetime) -> tuple[datet
     return current.astimezone(UTC), following.astimezone(UTC), index
 
 
+class _Plan:
+    """A roster's rotations, overrides and holidays over ``[start, end)``, read once; the
+    shifts then come from memory — three queries for a month of shifts, not several per
+    shift (the calendar, the dashboard's gaps and the iCal feed read months at a time)."""
+
+    def __init__(self, session: Session, roster: Roster, start: datetime, end: datetime) -> None:
+        self.roster = roster
+        self.zone = ZoneInfo(roster.timezone)
+        self.rotations = list(
+            session.scalars(
+                select(RosterRotation)
+                .where(RosterRotation.roster_id == roster.id, RosterRotation.effective_from < end)
+                .order_by(RosterRotation.effective_from, RosterRotation.id)
+            )
+        )
+        # Newest recorded first: the newest applicable override wins.
+        self.overrides = list(
+            session.scalars(
+                select(RosterOverride)
+                .where(
+                    RosterOverride.roster_id == roster.id,
+                    RosterOverride.starts_at < end,
+                    RosterOverride.ends_at > start,
+                )
+                .order_by(RosterOverride.recorded_at.desc(), RosterOverride.id.desc())
+            )
+        )
+        # A shift starts at most a day before the moment asked about.
+        low = (start.astimezone(self.zone).date() - timedelta(days=2)).isoformat()
+        high = (end.astimezone(self.zone).date() + timedelta(days=2)).isoformat()
+        self.holidays: dict[str, str] = {
+            day: kind
+            for day, kind in session.execute(
+                select(HolidayDay.day, HolidayDay.kind).where(
+                    HolidayDay.day >= low, HolidayDay.day <= high
+                )
+            )
+        }
+
+    def rotation_at(self, at: datetime) -> RosterRotation | None:
+        found = None
+        for rotation in self.rotations:  # by effective_from, then id: the last one wins
+            if rotation.effective_from <= at:
+                found = rotation
+        return found
+
+    def next_rotation(self, at: datetime) -> datetime | None:
+        return next((r.effective_from for r in self.rotations if r.effective_from > at), None)
+
+    def scheduled(self, at: datetime) -> Shift | None:
+        rotation = self.rotation_at(at)
+        if rotation is None:
+            return None
+        starts, ends, index = _slot(rotation, self.zone, at)
+        holiday = self.holidays.get(starts.astimezone(self.zone).date().isoformat()) == "holiday"
+        people = rotation.holiday_people if holiday and rotation.holiday_people else rotation.people
+        person = people[index % len(people)] if index >= 0 and people else None
+        return Shift(self.roster.role, starts, ends, person, person, holiday, None)
+
+    def active(self, at: datetime) -> list[RosterOverride]:
+        return [
+            o
+            for o in self.overrides
+            if o.starts_at <= at < o.ends_at
+            and o.recorded_at <= at
+            and (o.revoked_at is None or o.revoked_at > at)
+        ]
+
+    def shift_at(self, at: datetime) -> Shift | None:
+        base = self.scheduled(at)
+        scheduled = base.person_id if base is not None else None
+        for override in self.active(at):
+            if override.replaces_id is not None and override.replaces_id != scheduled:
+                continue
+            return Shift(
+                self.roster.role,
+                override.starts_at,
+                override.ends_at,
+                override.person_id,
+                scheduled,
+                base.holiday if base is not None else False,
+                override.id,
+            )
+        return base
+
+
+_INSTANT = timedelta(microseconds=1)
+
+
 def scheduled_shift(session: Session, roster: Roster, at: datetime) -> Shift | None:
     """The rotation's shift containing ``at`` (no overrides), or ``None`` without one."""
-    rotation = rotation_at(session, roster.id, at)
-    if rotation is None:
-        return None
-    zone = ZoneInfo(roster.timezone)
-    starts, ends, index = _slot(rotation, zone, at)
-    holiday = holiday_kind(session, starts.astimezone(zone).date()) == "holiday"
-    people = rotation.holiday_people if holiday and rotation.holiday_people else rotation.people
-    person = people[index % len(people)] if index >= 0 and people else None
-    return Shift(roster.role, starts, ends, person, person, holiday, None)
+    return _Plan(session, roster, at, at + _INSTANT).scheduled(at)
 
 
 def active_overrides(session: Session, roster_id: int, at: datetime) -> list[RosterOverride]:
@@ -246,21 +327,7 @@ def shift_at(session: Session, role: str, at: datetime) -> Shift | None:
     roster = roster_for(session, role)
     if roster is None:
         return None
-    base = scheduled_shift(session, roster, at)
-    scheduled = base.person_id if base is not None else None
-    for override in active_overrides(session, roster.id, at):
-        if override.replaces_id is not None and override.replaces_id != scheduled:
-            continue
-        return Shift(
-            role,
-            override.starts_at,
-            override.ends_at,
-            override.person_id,
-            scheduled,
-            base.holiday if base is not None else False,
-            override.id,
-        )
-    return base
+    return _Plan(session, roster, at, at + _INSTANT).shift_at(at)
 
 
 def on_duty(session: Session, role: str, at: datetime) -> Person | None:
@@ -278,47 +345,32 @@ def shifts_between(session: Session, role: str, start: datetime, end: datetime) 
     roster = roster_for(session, role)
     if roster is None:
         return []
+    plan = _Plan(session, roster, start, end)
     cuts: set[datetime] = {start}
     at = start
     while at < end:
-        base = scheduled_shift(session, roster, at)
+        base = plan.scheduled(at)
         if base is None:
-            nxt = session.scalars(
-                select(RosterRotation.effective_from)
-                .where(RosterRotation.roster_id == roster.id, RosterRotation.effective_from > at)
-                .order_by(RosterRotation.effective_from)
-                .limit(1)
-            ).first()
+            nxt = plan.next_rotation(at)
             if nxt is None or nxt >= end:
                 break
             at = nxt
         else:
             at = base.ends_at
         cuts.add(at)
-    for o in session.scalars(
-        select(RosterOverride).where(
-            RosterOverride.roster_id == roster.id,
-            RosterOverride.starts_at < end,
-            RosterOverride.ends_at > start,
-        )
-    ):
+    for o in plan.overrides:
         for moment in (o.starts_at, o.ends_at, o.recorded_at, o.revoked_at):
             if moment is not None and start < moment < end:
                 cuts.add(moment)
-    for moment in session.scalars(
-        select(RosterRotation.effective_from).where(
-            RosterRotation.roster_id == roster.id,
-            RosterRotation.effective_from > start,
-            RosterRotation.effective_from < end,
-        )
-    ):
-        cuts.add(moment)
+    for rotation in plan.rotations:
+        if start < rotation.effective_from < end:
+            cuts.add(rotation.effective_from)
     points = [*sorted(c for c in cuts if c < end), end]
     out: list[Shift] = []
     for a, b in itertools.pairwise(points):
         if a >= b:
             continue
-        shift = shift_at(session, role, a)
+        shift = plan.shift_at(a)
         person = shift.person_id if shift is not None else None
         piece = Shift(
             role,

@@ -167,3 +167,49 @@ def test_a_swap_is_stored_on_both_engines_and_revoking_one_half_revokes_both(
     with any_factory() as s:
         assert rosters.on_duty(s, "duty_officer", one).id == b  # type: ignore[union-attr]
         assert rosters.on_duty(s, "duty_officer", two).id == a  # type: ignore[union-attr]
+
+
+def test_months_of_shifts_are_read_in_a_few_statements(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    """The calendar, the dashboard's gaps and the iCal feed read months at a time: the
+    roster's rows are read once, not once per shift."""
+    from sqlalchemy import event
+
+    t0 = datetime(2026, 9, 1, tzinfo=UTC)
+    with factory.begin() as s:
+        a, b, c = people(s, org)
+        rosters.set_rotation(
+            s,
+            "duty_officer",
+            people=[a, b, c],
+            handoffs=["08:30", "20:30"],
+            period="daily",
+            anchor_date=date(2026, 9, 1),
+            actor=ACTOR,
+            now=t0,
+            effective_from=t0,
+        )
+        for day in range(2, 30, 3):
+            rosters.add_override(
+                s,
+                "duty_officer",
+                person_id=c,
+                starts_at=datetime(2026, 9, day, 2, tzinfo=UTC),
+                ends_at=datetime(2026, 9, day, 6, tzinfo=UTC),
+                actor=ACTOR,
+                now=t0,
+            )
+    statements: list[str] = []
+    engine = factory.kw["bind"]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with factory() as s:
+            shifts = rosters.shifts_between(
+                s, "duty_officer", t0, datetime(2026, 12, 1, tzinfo=UTC)
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(shifts) > 180  # two a day for three months, overrides cut in
+    assert len(statements) <= 5, statements
