@@ -148,14 +148,12 @@ def test_the_internal_report_reaches_each_leader_and_each_confirms(
         query = fake.press_button(NETSEC_CHAT, report_msg, press["callback_data"])
         answer = fake.wait_for(
             lambda: [a for a in fake.callback_answers if a.callback_query_id == query],
-            timeout=10,
         )[0]
         assert answer.text == "已签收。谢谢。"
         # Someone else pressing it (the member, on a forwarded copy) is refused.
         other = fake.press_button(LGMEMBER_CHAT, report_msg, press["callback_data"])
         refused = fake.wait_for(
             lambda: [a for a in fake.callback_answers if a.callback_query_id == other],
-            timeout=10,
         )[0]
         assert refused.show_alert and "本人" in (refused.text or "")
     finally:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET, need
+from tests.waiting import STALL_SECONDS, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LIMIT = 4
@@ -60,7 +61,7 @@ def gunicorn(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STALL_SECONDS
     while True:
         try:
             httpx.get(base + "/healthz", timeout=2)
@@ -75,12 +76,12 @@ def gunicorn(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield base, log
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.communicate(timeout=STALL_SECONDS)
 
 
 def _attempt(base: str) -> int:
     # A new connection each time, so that either worker may take it.
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=STALL_SECONDS) as client:
         token = TOKEN.search(client.get("/login").text)
         assert token is not None
         reply = client.post(
@@ -96,8 +97,17 @@ def test_the_address_limit_holds_across_two_gunicorn_workers(
     base, log = gunicorn
     codes = [_attempt(base) for _ in range(3 * LIMIT)]
     assert codes == [401] * LIMIT + [429] * (2 * LIMIT)
-    time.sleep(0.5)  # the access log is written after the response
-    posts = [line.split() for line in log.read_text().splitlines() if " POST /login " in line]
+
+    def posts_logged() -> list[list[str]]:
+        lines = log.read_text().splitlines()
+        return [line.split() for line in lines if " POST /login " in line]
+
+    # The access log is written after each response: wait for all of them.
+    posts = wait_for(
+        lambda: logged if len(logged := posts_logged()) == 3 * LIMIT else [],
+        "the access log to record every login",
+        progress=lambda: len(posts_logged()),
+    )
     refused_by = {pid for pid, _m, _u, status in posts if status == "429"}
     served_by = {pid for pid, *_ in posts}
     assert len(served_by) == 2, "both workers answered logins"

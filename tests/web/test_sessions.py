@@ -155,7 +155,7 @@ def test_an_api_token_opens_no_page_and_gets_no_link_code(
     assert client.get("/api/v1/me", headers=headers).status_code == 200  # the API still works
     # Nothing the token gave can link the attacker's Telegram account.
     fake.send_user_message(ATTACKER_TELEGRAM, "/start ABCD-EFGH")
-    fake.wait_for(lambda: fake.messages_in(ATTACKER_TELEGRAM), timeout=10)
+    fake.wait_for(lambda: fake.messages_in(ATTACKER_TELEGRAM))
     with services.sessions() as s:
         assert linked_person(s, ATTACKER_TELEGRAM) is None
 
@@ -173,7 +173,7 @@ def test_the_link_code_needs_a_recent_password_then_links_the_persons_own_telegr
     netsec.post("/profile/confirm-password", {"password": PASSWORD})
     code = _code(netsec.text("/profile?lang=en"))
     fake.send_user_message(NETSEC_TELEGRAM, f"/start {code}", username="wang")
-    fake.wait_for(lambda: fake.messages_in(NETSEC_TELEGRAM), timeout=10)
+    fake.wait_for(lambda: fake.messages_in(NETSEC_TELEGRAM))
     with services_of(telegram_app).sessions() as s:
         person = linked_person(s, NETSEC_TELEGRAM)
     assert person is not None and person.login == "netsec"
