@@ -3,7 +3,8 @@
 300 alerts to 100 private chats (3 incidents each paging 100 linked duty officers),
 delivered by ``escalation.outbox.deliver`` with the Telegram channel against the fake
 Bot API server, which enforces Telegram's limits (30/s overall, 1/s per chat) by
-answering 429. Prints the wall time, the floor the limits allow and the 429 count.
+answering 429. Prints the wall time, the floor the limits allow, the 429 count and the
+machine's load average (the time is a figure of the machine as much as of the code).
 
     python bench/telegram_burst.py [--chats 100] [--per-chat 3]
 """
@@ -134,6 +135,7 @@ def main() -> int:
         print(f"over the nominal time:        {100 * (elapsed / nominal - 1):+.1f} %")
         print(f"429 answers from the limits:  {fake.rate_limited}")
         print(f"time waiting for slots:       {channel.limiter.waited:.2f} s")
+        print("load average (1, 5, 15 min):  {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         ok = len(fake.sent) == total and fake.rate_limited == 0 and math.isfinite(elapsed)
         return 0 if ok else 1
 
