@@ -22,6 +22,7 @@ from incidents.models import Incident
 from incidents.org import Person
 from tests.conftest import load_demo_org
 from tests.escalation.support import open_
+from tests.waiting import STALL_SECONDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 27 November 2026, 08:30 in Asia/Shanghai: the duty officer shift changes hands.
@@ -207,7 +208,7 @@ def test_two_workers_at_the_same_moment_on_postgresql_write_one_handoff(
         for t in threads:
             t.start()
         for t in threads:
-            t.join(timeout=30)
+            t.join(timeout=STALL_SECONDS)
         assert len(found) == 2 and found.count(None) == 1  # one wrote it, the other did not
         assert len(handoffs(factories[0])) == 1 and len(bulletins(factories[0])) == 2
     finally:
@@ -299,7 +300,7 @@ def test_the_worker_runs_the_handoff_duty_on_a_job_of_its_own(
     from escalation.worker import run_worker
     from incidents.clock import FrozenClock
     from tests.escalation.support import DEFAULT_POLICY
-    from tests.waiting import STALL_SECONDS, wait_for
+    from tests.waiting import wait_for
 
     set_up_roster(factory, org)
     clock = FrozenClock(HANDOFF + timedelta(minutes=2))
