@@ -17,6 +17,7 @@ translated), :func:`error_text` for a language named outright.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, request, session
-from flask_babel import Babel, gettext
+from flask_babel import Babel, get_locale, gettext
 from flask_login import current_user
 
 from incidents.errors import FenghuoError
@@ -85,14 +86,70 @@ def api_locale() -> str:
     return best or API_DEFAULT
 
 
+@cache
+def vocabulary() -> dict[str, tuple[str, ...]]:
+    """The codes a domain error may pass as a param — statuses, grades, positions, report
+    kinds, case statuses, rosters — with their (zh, en) names, so that "the incident is
+    %(status)s" reads 已结案 in Chinese, not ``closed``. The first table naming a code wins."""
+    from accountability.workflow import STATUS_NAMES as CASE_STATUS_NAMES
+    from incidents.grading import GRADE_NAMES
+    from incidents.lifecycle import STATUS_NAMES
+    from incidents.org import ROLES
+    from incidents.reports import KIND_NAMES
+
+    rosters: Mapping[str, tuple[str, str]] = {
+        "duty_officer": ("值班员", "duty officer"),
+        "duty_leader": ("带班领导", "leader on duty"),
+        "technical_oncall": ("技术值班", "technical on-call"),
+    }
+    words: dict[str, tuple[str, ...]] = {}
+    for table in (STATUS_NAMES, GRADE_NAMES, ROLES, KIND_NAMES, CASE_STATUS_NAMES, rosters):
+        for code, names in table.items():
+            words.setdefault(code, names)
+    return words
+
+
+def words_in(language: str, translate: Callable[[str], str]) -> Callable[[str], str]:
+    """``translate``, and for a code (or a comma-separated list of codes) the catalogue
+    does not know, its name from :func:`vocabulary` in ``language``."""
+    english = language.startswith("en")
+    table = vocabulary()
+
+    def name(code: str) -> str | None:
+        names = table.get(code)
+        if names is None:
+            return None
+        return names[1] if english else names[0]
+
+    def word(value: str) -> str:
+        found = translate(value)
+        if found != value:
+            return found
+        single = name(value)
+        if single is not None:
+            return single
+        parts = value.split(", ")
+        if len(parts) > 1:
+            named = [name(part) for part in parts]
+            if all(n is not None for n in named):
+                return (", " if english else "、").join(n for n in named if n is not None)
+        return value
+
+    return word
+
+
+def _request_words() -> Callable[[str], str]:
+    return words_in(str(get_locale() or DEFAULT), gettext)
+
+
 def error_message(exc: FenghuoError) -> str:
     """``exc``'s message in the request's language."""
-    return exc.render(gettext)
+    return exc.render(_request_words())
 
 
 def error_body(exc: FenghuoError) -> dict[str, object]:
     """``exc`` as the ``error`` member of a JSON body, its message in the request's language."""
-    return exc.to_dict(gettext)
+    return exc.to_dict(_request_words())
 
 
 @cache
@@ -107,4 +164,5 @@ def translations_for(language: str) -> NullTranslations:
 
 def error_text(exc: FenghuoError, language: str | None) -> str:
     """``exc``'s message in ``language`` (zh_CN or en; anything else is the default)."""
-    return exc.render(translations_for(language or DEFAULT).gettext)
+    chosen = language if language in LANGUAGES else DEFAULT
+    return exc.render(words_in(chosen, translations_for(chosen).gettext))
