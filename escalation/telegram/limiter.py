@@ -111,8 +111,10 @@ class FloodLimiter:
     async def acquire(self, chat_id: ChatKey, max_wait: float | None = None) -> _Stamp:
         """Wait until a message to ``chat_id`` fits, and take the slot.
 
-        Raises :class:`LimiterBusy` instead of waiting longer than ``max_wait`` seconds
-        (a sender that must not stall — a group's 21st message in a minute — defers).
+        Raises :class:`LimiterBusy` instead of waiting longer than ``max_wait`` seconds in
+        all (a sender that must not stall — a group's 21st message in a minute, a chat
+        whose previous message is still in flight — defers). A wait for an answer has no
+        known length: it is given what is left of ``max_wait``, then refused.
         """
         started = self.clock()
         while True:
@@ -120,16 +122,22 @@ class FloodLimiter:
             wait = self._wait_for(chat_id, now)
             if wait == 0.0:
                 break
-            if max_wait is not None and wait is not None and wait > max_wait:
-                raise LimiterBusy(chat_id, wait)
+            left = None if max_wait is None else max_wait - (now - started)
+            if left is not None:
+                if wait is not None and wait > left:
+                    raise LimiterBusy(chat_id, wait)
+                if wait is None and left <= 0:
+                    # Still waiting for an answer: try again a chat interval later.
+                    raise LimiterBusy(chat_id, self._chat_interval)
             event = self._event()
             event.clear()
-            if wait is None:
+            # Re-check when any slot is answered, or when the wait (or the budget) is over.
+            timeout = wait if wait is not None else left
+            if timeout is None:
                 await event.wait()
             else:
-                # Re-check when any slot is answered, or when the wait is over.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=wait)
+                    await asyncio.wait_for(event.wait(), timeout=timeout)
         stamp = _Stamp()
         self._overall.stamps.append(stamp)
         self._chats[chat_id] = stamp

@@ -276,12 +276,6 @@ def test_a_send_that_waits_longer_than_max_wait_is_refused_and_the_chat_skipped(
     assert other.taken == pytest.approx(1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FloodLimiter.acquire waits without bound, ignoring max_wait, while the chat's "
-    "previous message is in flight (its wait is unknown, None), so the outbox can be held "
-    "behind one chat for up to the call timeout",
-)
 def test_a_send_behind_a_message_in_flight_is_refused_after_max_wait() -> None:
     async def test(telegram: Telegram) -> float:
         in_flight = asyncio.create_task(telegram.send(1001, down=30.0))
