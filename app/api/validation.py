@@ -147,6 +147,19 @@ _MESSAGES: dict[str, tuple[str, dict[str, str]]] = {
     "string_too_long": (N_("must be at most %(max)s characters"), {"max": "max_length"}),
     "greater_than_equal": (N_("must be at least %(min)s"), {"min": "ge"}),
     "less_than_equal": (N_("must be at most %(max)s"), {"max": "le"}),
+    "greater_than": (N_("must be greater than %(min)s"), {"min": "gt"}),
+    "less_than": (N_("must be less than %(max)s"), {"max": "lt"}),
+    "too_short": (N_("must have at least %(min)s items"), {"min": "min_length"}),
+    "too_long": (N_("must have at most %(max)s items"), {"max": "max_length"}),
+    "string_pattern_mismatch": (N_("must match %(pattern)s"), {"pattern": "pattern"}),
+    "literal_error": (N_("must be one of %(expected)s"), {"expected": "expected"}),
+    "enum": (N_("must be one of %(expected)s"), {"expected": "expected"}),
+    "date_type": (N_("must be a date as YYYY-MM-DD"), {}),
+    "date_parsing": (N_("must be a date as YYYY-MM-DD"), {}),
+    "date_from_datetime_parsing": (N_("must be a date as YYYY-MM-DD"), {}),
+    "datetime_type": (N_("must be a date-time with a zone"), {}),
+    "datetime_parsing": (N_("must be a date-time with a zone"), {}),
+    "datetime_from_date_parsing": (N_("must be a date-time with a zone"), {}),
 }
 
 
