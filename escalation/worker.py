@@ -232,41 +232,27 @@ def run_worker(
                 misfire_grace_time=None,
                 id="sweep-deliver",
             )
+            # Duties of their own, so that a slow one (verifying a long chain) never
+            # delays a page; each first runs at start.
             if audit_duty is not None:
-                duty = audit_duty
-
-                def audit_job() -> None:
-                    try:
-                        duty.run(factory, clock.now())
-                    except Exception:  # the next look may succeed (database back)
-                        logger.exception("audit checkpoint duty failed")
-
-                scheduler.add_job(
-                    audit_job,
-                    "interval",
-                    seconds=AUDIT_CHECK_SECONDS,
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=datetime.now(UTC),
-                    id="audit-checkpoint",
+                _add_duty(
+                    scheduler,
+                    audit_duty.run,
+                    factory,
+                    clock,
+                    AUDIT_CHECK_SECONDS,
+                    "audit-checkpoint",
+                    "audit checkpoint duty",
                 )
             if handoff_duty is not None:
-                handing = handoff_duty
-
-                def handoff_job() -> None:
-                    try:
-                        handing.run(factory, clock.now())
-                    except Exception:  # the next look may succeed (database back)
-                        logger.exception("duty handoff failed")
-
-                scheduler.add_job(
-                    handoff_job,
-                    "interval",
-                    seconds=HANDOFF_CHECK_SECONDS,
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=datetime.now(UTC),
-                    id="duty-handoff",
+                _add_duty(
+                    scheduler,
+                    handoff_duty.run,
+                    factory,
+                    clock,
+                    HANDOFF_CHECK_SECONDS,
+                    "duty-handoff",
+                    "duty handoff",
                 )
             scheduler.start()
             stop.wait()
@@ -349,6 +335,35 @@ def channels_from_settings(
     for kind in ROBOT_KINDS:
         channels[kind] = make_channel(kind, {**common, "public_url": settings.public_url})
     return channels
+
+
+def _add_duty(
+    scheduler: BackgroundScheduler,
+    run: Callable[[sessionmaker[Session], datetime], object],
+    factory: sessionmaker[Session],
+    clock: Clock,
+    every: float,
+    job_id: str,
+    what: str,
+) -> None:
+    """Run ``run(factory, now)`` every ``every`` seconds, at once first; a failure is
+    logged and the next look may succeed (the database back)."""
+
+    def job() -> None:
+        try:
+            run(factory, clock.now())
+        except Exception:
+            logger.exception("%s failed", what)
+
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=every,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+        id=job_id,
+    )
 
 
 def audit_duty_from_settings(settings: Settings, policy: Policy) -> CheckpointDuty | None:
