@@ -67,6 +67,9 @@ RECEIPT_SOURCES = ("step", "report", "escalated")
 # The partial indexes' conditions are literals in the queries too: a bound parameter
 # would keep SQLite (and PostgreSQL's generic plans) from using them.
 PENDING_TIMER = "status = 'pending'"
+RUNNING_CHAIN = "ended_at IS NULL"
+PENDING_OBLIGATION = "status = 'pending'"
+MISSED_OBLIGATION = "status = 'missed'"
 QUEUED_NOTIFICATION = "status IN ('pending', 'sending')"
 LEASED_NOTIFICATION = "status = 'sending'"
 AWAITING_FALLBACK = "fallback_since IS NOT NULL"
@@ -74,6 +77,7 @@ AWAITING_FALLBACK = "fallback_since IS NOT NULL"
 
 class IncidentClock(Base):
     __tablename__ = "incident_clock"
+    __table_args__ = (Index("ix_clock_handled_promptly", "handled_promptly"),)
 
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
@@ -97,7 +101,16 @@ class IncidentClock(Base):
 
 class EscalationChain(Base):
     __tablename__ = "escalation_chain"
-    __table_args__ = (UniqueConstraint("incident_id", "generation", name="uq_chain_generation"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "generation", name="uq_chain_generation"),
+        Index(
+            "ix_chain_running",
+            "incident_id",
+            "acknowledged_at",
+            sqlite_where=text(RUNNING_CHAIN),
+            postgresql_where=text(RUNNING_CHAIN),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
@@ -123,7 +136,24 @@ class EscalationChain(Base):
 
 class Obligation(Base):
     __tablename__ = "obligation"
-    __table_args__ = (UniqueConstraint("incident_id", "name", name="uq_obligation_name"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "name", name="uq_obligation_name"),
+        Index(
+            "ix_obligation_pending_due",
+            "due_at",
+            "incident_id",
+            sqlite_where=text(PENDING_OBLIGATION),
+            postgresql_where=text(PENDING_OBLIGATION),
+        ),
+        Index(
+            "ix_obligation_missed",
+            "due_at",
+            "id",
+            sqlite_where=text(MISSED_OBLIGATION),
+            postgresql_where=text(MISSED_OBLIGATION),
+        ),
+        Index("ix_obligation_breached", "breached_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))

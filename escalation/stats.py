@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session
 
 from escalation import reporting
@@ -23,6 +23,11 @@ from incidents.grading import GRADES
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident
 from incidents.reports import Report
+
+
+def _const(value: str) -> ColumnElement[str]:
+    """``value`` written into the SQL, so the planner can match a partial index to it."""
+    return literal(value, literal_execute=True)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -62,7 +67,7 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
     }
     for grade, acknowledged, count in session.execute(
         select(Incident.grade, Incident.acknowledged_at.is_not(None), func.count())
-        .where(Incident.status.in_(OPEN_STATUSES))
+        .where(Incident.status.in_([_const(s) for s in OPEN_STATUSES]))  # ix_incident_open
         .group_by(Incident.grade, Incident.acknowledged_at.is_not(None))
     ).all():
         row = grades[grade]
@@ -73,7 +78,7 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
         select(Incident.grade, func.count())
         .join(Obligation, Obligation.incident_id == Incident.id)
         .where(
-            Obligation.status == "pending",
+            Obligation.status == _const("pending"),  # ix_obligation_pending_due
             Obligation.due_at > now,
             Obligation.due_at <= now + timedelta(hours=1),
         )

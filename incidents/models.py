@@ -21,11 +21,19 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.db import Base, UTCDateTime
+from incidents.lifecycle import OPEN_STATUSES
 from incidents.org import Department, Person, System
+
+# The partial indexes' predicates. A query uses such an index on SQLite only when its
+# WHERE has the same terms with the same constants, so the dashboard renders these
+# statuses as literals (not bound parameters).
+OPEN_INCIDENT = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+UNACKNOWLEDGED_INCIDENT = f"{OPEN_INCIDENT} AND acknowledged_at IS NULL"
 
 # GB/T 20986-2023, ten top-level categories (code: zh, en).
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -65,6 +73,22 @@ class Incident(Base):
         Index("ix_incident_status_grade", "status", "grade"),
         Index("ix_incident_detected", "detected_at", "id"),
         Index("ix_incident_created", "created_at", "id"),
+        Index(
+            "ix_incident_open",
+            "grade",
+            "id",
+            sqlite_where=text(OPEN_INCIDENT),
+            postgresql_where=text(OPEN_INCIDENT),
+        ),
+        Index(
+            "ix_incident_unacknowledged",
+            "detected_at",
+            "id",
+            sqlite_where=text(UNACKNOWLEDGED_INCIDENT),
+            postgresql_where=text(UNACKNOWLEDGED_INCIDENT),
+        ),
+        Index("ix_incident_acknowledged", "acknowledged_at"),
+        Index("ix_incident_resolved", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,8 +8,11 @@ reporting obligations already breached. The page refreshes its panels every
 ``/live/dashboard.json`` (rendered by the same templates), and
 every countdown ticks against the server's clock.
 
-Every query is bounded (``LIMIT``) and uses the indexes on status and grade, so the page
-costs the same with a hundred incidents or a hundred thousand.
+Every query is bounded (``LIMIT``) and goes through an index — the partial indexes on
+open incidents, unacknowledged open incidents, running chains and pending or missed
+obligations (their statuses written into the SQL as literals, which SQLite needs to
+match a partial index) — so the page costs the same with a hundred incidents or a
+hundred thousand. ``bench/dashboard_queries.py`` prints each query's plan.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from flask import current_app, jsonify, render_template
 from flask_login import login_required
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, select, union, union_all
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
@@ -58,20 +61,34 @@ class Breach:
     deadline: Deadline
 
 
+def _const(value: str) -> ColumnElement[str]:
+    """``value`` written into the SQL, so the planner can match a partial index to it."""
+    return literal(value, literal_execute=True)
+
+
+def _is_open() -> ColumnElement[bool]:
+    # Same terms, same order as incidents.models.OPEN_INCIDENT (ix_incident_open).
+    return Incident.status.in_([_const(s) for s in OPEN_STATUSES])
+
+
 def _open(viewer: Capabilities) -> list[ColumnElement[bool]]:
-    return [visible_filter(viewer), Incident.status.in_(OPEN_STATUSES)]
+    return [visible_filter(viewer), _is_open()]
 
 
-def _unacknowledged() -> ColumnElement[bool]:
-    """Nobody has acknowledged it, or an upgrade's new chain waits for acknowledgement."""
-    waiting_chain = exists(
-        select(EscalationChain.id).where(
-            EscalationChain.incident_id == Incident.id,
-            EscalationChain.ended_at.is_(None),
-            EscalationChain.acknowledged_at.is_(None),
-        )
+def _unacknowledged_ids() -> Select[tuple[int]]:
+    """Nobody has acknowledged it, or an upgrade's new chain waits for acknowledgement.
+
+    Two indexed sets joined by UNION — open incidents never acknowledged
+    (ix_incident_unacknowledged) and running chains not acknowledged (ix_chain_running)
+    — rather than ``acknowledged_at IS NULL OR EXISTS (…chain…)``: the OR forced a
+    look at every open incident's chains, and on PostgreSQL a cost estimate high
+    enough to pay for JIT compilation, most of the query's time.
+    """
+    never = select(Incident.id).where(_is_open(), Incident.acknowledged_at.is_(None))
+    waiting = select(EscalationChain.incident_id).where(
+        EscalationChain.ended_at.is_(None), EscalationChain.acknowledged_at.is_(None)
     )
-    return or_(Incident.acknowledged_at.is_(None), waiting_chain)
+    return select(union(never, waiting).subquery().c[0])
 
 
 def _by_urgency(
@@ -120,7 +137,7 @@ def grade_groups(session: Session, viewer: Capabilities) -> list[GradeGroup]:
 
 
 def unacknowledged(session: Session, viewer: Capabilities) -> tuple[int, list[Incident]]:
-    conditions = [*_open(viewer), _unacknowledged()]
+    conditions = [*_open(viewer), Incident.id.in_(_unacknowledged_ids())]
     count = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
     rows = list(
         session.scalars(
@@ -140,14 +157,20 @@ def breaches(session: Session, viewer: Capabilities, at: datetime) -> tuple[int,
     A closed incident owes nothing (closing is refused while a report is owed), so the
     search starts from the incidents not closed, through the status index.
     """
-    breached = or_(
-        Obligation.status == "missed",
-        and_(Obligation.status == "pending", Obligation.due_at <= at),
-    )
+    # Two indexed sets (ix_obligation_missed, ix_obligation_pending_due) joined by
+    # UNION ALL (disjoint: one status each); an OR of the two read every obligation.
+    breached = union_all(
+        select(Obligation.id).where(Obligation.status == _const("missed")),
+        select(Obligation.id).where(
+            Obligation.status == _const("pending"), Obligation.due_at <= at
+        ),
+    ).subquery()
     base = (
         select(Obligation, Incident)
+        .select_from(breached)
+        .join(Obligation, Obligation.id == breached.c[0])
         .join(Incident, Incident.id == Obligation.incident_id)
-        .where(Incident.status.in_(NOT_CLOSED), breached, visible_filter(viewer))
+        .where(Incident.status.in_(NOT_CLOSED), visible_filter(viewer))
     )
     count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(base.order_by(Obligation.due_at, Obligation.id).limit(LIST_LIMIT))

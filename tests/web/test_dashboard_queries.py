@@ -1,0 +1,110 @@
+"""The dashboard's counts: what they count, on both engines, and that on SQLite they
+are answered through indexes (the partial ones of migration 0015), never by reading a
+whole table of incidents, chains or obligations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.web.dashboard import breaches, grade_groups, unacknowledged
+from incidents.org import Person
+from incidents.permissions import Capabilities
+from tests.conftest import T0
+from tests.escalation.support import ack, open_, regrade
+
+EVERYONE = Capabilities(
+    person_id=0,
+    roles=frozenset(),
+    department_ids=frozenset(),
+    is_admin=True,
+    in_command_center=True,
+)
+
+
+def test_an_upgrade_waiting_for_acknowledgement_counts_as_unacknowledged(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    never = open_(any_factory, any_org, "general")
+    upgraded = open_(any_factory, any_org, "general")
+    settled = open_(any_factory, any_org, "general")
+    assert ack(any_factory, any_org, upgraded, 5)
+    assert ack(any_factory, any_org, settled, 5)
+    regrade(any_factory, any_org, upgraded, 30, "major")  # a new chain, not acknowledged
+    with any_factory() as s:
+        count, rows = unacknowledged(s, EVERYONE)
+    assert count == 2
+    assert sorted(i.id for i in rows) == sorted([never, upgraded])
+
+
+def test_acknowledging_the_new_chain_takes_it_off_the_list(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    upgraded = open_(any_factory, any_org, "general")
+    assert ack(any_factory, any_org, upgraded, 5)
+    regrade(any_factory, any_org, upgraded, 30, "major")
+    assert ack(any_factory, any_org, upgraded, 31, who="netsec")
+    with any_factory() as s:
+        assert unacknowledged(s, EVERYONE) == (0, [])
+
+
+def test_a_report_pending_past_its_deadline_is_a_breach_before_the_sweep_marks_it(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    open_(any_factory, any_org, "major")  # the internal report is due within the hour
+    with any_factory() as s:
+        assert breaches(s, EVERYONE, T0 + timedelta(minutes=59))[0] == 0
+        count, rows = breaches(s, EVERYONE, T0 + timedelta(minutes=65))
+    assert count == len(rows) >= 1
+    assert all(b.deadline.due_at is not None for b in rows)
+
+
+# A step of SQLite's plan that reads a whole table: "SCAN incident" without an index.
+WHOLE_TABLE = re.compile(r"^SCAN (incident|escalation_chain|obligation)$")
+
+
+def _plans(factory: sessionmaker[Session], call: Callable[[Session], Any]) -> list[str]:
+    seen: list[tuple[str, Any]] = []
+
+    def listen(_c: Connection, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append((statement, params))
+
+    with factory() as s:
+        engine = s.get_bind()
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            call(s)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        conn = s.connection()
+        return [
+            str(row[-1])
+            for statement, params in seen
+            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        ]
+
+
+def test_the_dashboards_counts_read_no_whole_table(
+    factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    for n in range(6):
+        incident = open_(factory, org, "general" if n % 2 else "major")
+        if n % 3 == 0:
+            assert ack(factory, org, incident, 5)
+    at = T0 + timedelta(minutes=65)
+    calls: dict[tuple[str, ...], Callable[[Session], Any]] = {
+        (): lambda s: grade_groups(s, EVERYONE),
+        ("ix_chain_running",): lambda s: unacknowledged(s, EVERYONE),
+        ("ix_obligation_missed", "ix_obligation_pending_due"): lambda s: breaches(s, EVERYONE, at),
+    }
+    for indexes, call in calls.items():
+        steps = _plans(factory, call)
+        assert [step for step in steps if WHOLE_TABLE.match(step)] == []
+        plan = "\n".join(steps)
+        # The partial indexes serve only queries that write their statuses as literals.
+        assert all(f"INDEX {name}" in plan for name in indexes), plan
