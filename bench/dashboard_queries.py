@@ -3,11 +3,12 @@
 Builds a scratch database by the project's migrations — a SQLite file in a temporary
 folder, or a new PostgreSQL database (created here and dropped at the end) on the server
 ``--pg-admin`` names — and bulk-inserts ``--incidents`` incidents in one transaction
-(executemany): 2 % open (every grade; a third of them unacknowledged, one in seven of the
-acknowledged ones regraded upwards with a second chain still waiting for
-acknowledgement), the rest closed. Each incident has its clock, its escalation chain(s)
-and its reporting obligations (pending, met, late or missed), so the dashboard's joins
-see realistic tables.
+(executemany), each touching one of 100 systems that two departments use: 2 % open
+(every grade; a third of them unacknowledged, one in seven of the acknowledged ones
+regraded upwards with a second chain still waiting for acknowledgement), the rest
+closed. Each incident has its clock, its escalation chain(s) and its reporting
+obligations (pending, met, late or missed), so the dashboard's joins see realistic
+tables.
 
 Then calls each function the dashboard calls (``app.web.dashboard`` and
 ``escalation.stats.figures``), as one who sees everything and as a department head (the
@@ -49,14 +50,15 @@ from escalation.models import EscalationChain, IncidentClock, Obligation  # noqa
 from escalation.stats import figures  # noqa: E402
 from incidents.db import make_engine  # noqa: E402
 from incidents.grading import GRADES  # noqa: E402
-from incidents.models import CATEGORIES, Incident, IncidentCounter  # noqa: E402
-from incidents.org import Department  # noqa: E402
+from incidents.models import CATEGORIES, Incident, IncidentCounter, incident_systems  # noqa: E402
+from incidents.org import Department, System, system_users  # noqa: E402
 from incidents.permissions import Capabilities  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")
 BATCH = 5000
 DEPARTMENTS = 20
+SYSTEMS = 100  # each used by two departments; each incident touches one
 OPEN_EVERY = 50  # 2 % open
 GRADE_WEIGHTS = {"general": 80, "relatively_major": 15, "major": 4, "especially_major": 1}
 EVERYONE = Capabilities(
@@ -242,8 +244,27 @@ def populate(engine: Engine, count: int) -> None:
                 for d in range(1, DEPARTMENTS + 1)
             ],
         )
+        conn.execute(
+            insert(System),
+            [
+                {"id": y, "code": f"s{y}", "name": f"系统{y}", "owner_department_id": 1 + y % 20}
+                for y in range(1, SYSTEMS + 1)
+            ],
+        )
+        conn.execute(
+            insert(system_users),
+            [
+                {"system_id": y, "department_id": 1 + (y + k) % DEPARTMENTS}
+                for y in range(1, SYSTEMS + 1)
+                for k in (0, 7)
+            ],
+        )
         for batch in _batches(incidents()):
             conn.execute(insert(Incident), batch)
+            conn.execute(
+                insert(incident_systems),
+                [{"incident_id": r["id"], "system_id": 1 + r["id"] % SYSTEMS} for r in batch],
+            )
         conn.execute(
             insert(IncidentCounter), [{"year": y, "last": n} for y, n in seq_by_year.items()]
         )
