@@ -108,3 +108,13 @@ def test_the_dashboards_counts_read_no_whole_table(
         plan = "\n".join(steps)
         # The partial indexes serve only queries that write their statuses as literals.
         assert all(f"INDEX {name}" in plan for name in indexes), plan
+
+
+def test_open_incidents_are_listed_by_their_nearest_unfulfilled_deadline_first(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    earlier = open_(any_factory, any_org, "major", detected_at=T0 - timedelta(minutes=30))
+    later = open_(any_factory, any_org, "major")  # newer: first if deadlines were ignored
+    with any_factory() as s:
+        major = next(g for g in grade_groups(s, EVERYONE) if g.grade == "major")
+    assert [i.id for i in major.incidents] == [earlier, later]
