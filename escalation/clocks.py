@@ -7,62 +7,201 @@ transaction, so the incident never exists without its clocks.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from config.policy import Policy
+from config.policy import GradePolicy, Policy, format_duration
 from escalation import obligations
-from escalation.chains import start_chain
 from escalation.firing import Firing
 from escalation.frozen import freeze, get_clock, grade_policy, zone
-from escalation.models import IncidentClock, Obligation, Timer
-from incidents.audit import Actor, record
+from escalation.models import EscalationChain, IncidentClock, Obligation, Timer
+from incidents.audit import Actor, appending, record
 from incidents.models import Incident
 
 
 def start(
-    session: Session, incident: Incident, policy: Policy, *, actor: Actor, now: datetime
+    session: Session,
+    incident: Incident,
+    policy: Policy,
+    *,
+    actor: Actor,
+    now: datetime,
+    new_incident: bool = False,
 ) -> IncidentClock:
-    """Freeze the policy into ``incident`` and start every clock it sets."""
-    clock = freeze(session, incident, policy, now)
-    gp = grade_policy(clock)
-    for spec in gp.obligations:
-        ob = obligations.create(
-            session,
-            incident=incident,
-            spec=spec,
-            reporter_category=clock.reporter_category,
+    """Freeze the policy into ``incident`` and start every clock it sets.
+
+    ``new_incident``: logged in this transaction, so its chain is the first.
+
+    A start is a handful of statements whatever the grade: the obligations go in with
+    one multi-row INSERT, every timer (warnings, breaches, pages) with one more, and
+    only the pages due now are read back as objects to fire. The rows are those
+    ``obligations.create``, ``obligations.schedule_alerts`` and ``chains.start_chain``
+    make one by one for a regrade.
+    """
+    with session.no_autoflush, appending(session):
+        clock = freeze(session, incident, policy, now)
+        gp = grade_policy(clock)
+        obs = _create_obligations(session, incident, clock, gp, now)
+        planned(session, incident, clock, actor=actor, now=now, kind="obligations.planned", obs=obs)
+        generation = 1
+        if not new_incident:
+            generation += (
+                session.scalar(
+                    select(func.max(EscalationChain.generation)).where(
+                        EscalationChain.incident_id == incident.id
+                    )
+                )
+                or 0
+            )
+        chain = EscalationChain(
+            incident_id=incident.id,
+            generation=generation,
             grade=incident.grade,
-            now=now,
+            steps_json=json.dumps([s.to_dict() for s in gp.chain], ensure_ascii=False),
+            reason="opened",
+            started_at=now,
+            end_reason="",
         )
-        obligations.schedule_alerts(session, ob, warn_at=gp.warn_at, now=now)
-    planned(session, incident, clock, actor=actor, now=now, kind="obligations.planned")
-    chain, due = start_chain(
-        session,
-        incident_id=incident.id,
-        grade=incident.grade,
-        gp=gp,
-        started_at=now,
-        reason="opened",
-        now=now,
-    )
-    record(
-        session,
-        actor=actor,
-        kind="escalation.chain_started",
-        subject_type="incident",
-        subject_id=incident.id,
-        incident_id=incident.id,
-        now=now,
-        data={"generation": chain.generation, "grade": chain.grade, "reason": chain.reason},
-    )
-    firing = Firing(session, now=now, default_tz=zone(clock))
-    for timer in due:
-        firing.fire(timer)
-    firing.finish(actor)
+        session.add(chain)
+        session.flush()
+        timers = [
+            _timer_row(incident.id, kind, at, now, obligation_id=ob_id, fraction=fraction)
+            for ob_id, kind, at, fraction in _alerts(obs, gp.warn_at, now)
+        ]
+        for index, step in enumerate(gp.chain):
+            for repeat, offset in enumerate(step.offsets()):
+                timers.append(
+                    _timer_row(
+                        incident.id,
+                        "step",
+                        now + offset,
+                        now,
+                        chain_id=chain.id,
+                        step_index=index,
+                        repeat_index=repeat,
+                        until=step.until,
+                    )
+                )
+        # One statement for every timer, in the order the one-by-one inserts had them
+        # (ids rise in that order); the pages due now come back as objects to fire.
+        started: list[Timer] = []
+        if timers:
+            started = list(
+                session.scalars(
+                    insert(Timer).returning(Timer).execution_options(render_nulls=True), timers
+                )
+            )
+        due = sorted(
+            (t for t in started if t.kind == "step" and t.due_at <= now), key=lambda t: t.id
+        )
+        record(
+            session,
+            actor=actor,
+            kind="escalation.chain_started",
+            subject_type="incident",
+            subject_id=incident.id,
+            incident_id=incident.id,
+            now=now,
+            data={"generation": chain.generation, "grade": chain.grade, "reason": chain.reason},
+        )
+        firing = Firing(session, now=now, default_tz=zone(clock))
+        for timer in due:
+            firing.fire(timer)
+        firing.finish(actor)
     return clock
+
+
+def _create_obligations(
+    session: Session, incident: Incident, clock: IncidentClock, gp: GradePolicy, now: datetime
+) -> list[_Planned]:
+    """Insert the grade's obligations in one statement; what ``planned`` and the alerts need."""
+    rows: list[dict[str, Any]] = []
+    windows: list[timedelta] = []
+    for spec in gp.obligations:
+        window = spec.window(clock.reporter_category)
+        windows.append(window)
+        opened = obligations.start_event(incident, spec.start)
+        rows.append(
+            {
+                "incident_id": incident.id,
+                "name": spec.name,
+                "to": spec.to,
+                "title_zh": spec.title_zh,
+                "title_en": spec.title_en,
+                "start": spec.start,
+                "window": format_duration(window),
+                "grade": incident.grade,
+                "due_at": opened + window if opened is not None else None,
+                "status": "pending",
+                "late_reason": "",
+                "waived_reason": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    if not rows:
+        return []
+    returned = session.execute(insert(Obligation).returning(Obligation.name, Obligation.id), rows)
+    ids: dict[str, int] = {name: ob_id for name, ob_id in returned}
+    return [
+        _Planned(ids[r["name"]], r["name"], r["due_at"], window)
+        for r, window in zip(rows, windows, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """An obligation just inserted: enough to audit its deadline and plan its alerts."""
+
+    id: int
+    name: str
+    due_at: datetime | None
+    window: timedelta
+    status: str = "pending"
+
+
+def _alerts(
+    obs: list[_Planned], warn_at: Sequence[float], now: datetime
+) -> Iterator[tuple[int, str, datetime, float | None]]:
+    """(obligation, kind, when, fraction) of each obligation's warnings still ahead and
+    its breach, in the order ``obligations.schedule_alerts`` plans them."""
+    for ob in obs:
+        if ob.due_at is None:
+            continue
+        opened = ob.due_at - ob.window
+        for fraction in warn_at:
+            at = opened + ob.window * fraction
+            if at > now:
+                yield ob.id, "warning", at, fraction
+        yield ob.id, "breach", ob.due_at, None
+
+
+def _timer_row(
+    incident_id: int, kind: str, due_at: datetime, now: datetime, **fields: Any
+) -> dict[str, Any]:
+    """A pending timer's row; every row has the same keys, so they go in as one batch."""
+    return {
+        "incident_id": incident_id,
+        "kind": kind,
+        "due_at": due_at,
+        "status": "pending",
+        "chain_id": None,
+        "step_index": None,
+        "repeat_index": None,
+        "until": None,
+        "obligation_id": None,
+        "fraction": None,
+        "cancel_reason": "",
+        "note": "",
+        "created_at": now,
+        **fields,
+    }
 
 
 def ensure(
@@ -84,8 +223,13 @@ def planned(
     now: datetime,
     kind: str,
     extra: dict[str, object] | None = None,
+    obs: Sequence[Obligation | _Planned] | None = None,
 ) -> None:
-    """Audit the deadlines as they now stand (an obligation's change is evidence)."""
+    """Audit the deadlines as they now stand (an obligation's change is evidence).
+
+    ``obs`` are the incident's obligations when the caller has them at hand."""
+    if obs is None:
+        obs = obligations.of_incident(session, incident.id)
     record(
         session,
         actor=actor,
@@ -104,7 +248,7 @@ def planned(
                     "status": o.status,
                     "due_at": o.due_at.isoformat() if o.due_at else None,
                 }
-                for o in obligations.of_incident(session, incident.id)
+                for o in obs
             ],
             **(extra or {}),
         },

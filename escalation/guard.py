@@ -33,9 +33,14 @@ LEADERSHIP = ("deputy_director_netsec", "director")
 
 
 def caps_of(session: Session, actor: Actor, now: datetime) -> Capabilities | None:
-    """The actor's capabilities; ``None`` for a trusted system actor."""
+    """The actor's capabilities; ``None`` for a trusted system actor.
+
+    Those the face computed for the same person in this request (``Actor.caps``) are
+    taken as they are: one computation per request."""
     if actor.person_id is None:
         return None
+    if actor.caps is not None and actor.caps.person_id == actor.person_id:
+        return actor.caps
     person = session.get(Person, actor.person_id)
     if person is None or not person.active:
         raise Forbidden(

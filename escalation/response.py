@@ -40,7 +40,7 @@ from escalation.guard import (
 from escalation.messages import Notice
 from escalation.regrade import RegradeResult, regrade
 from incidents import lifecycle
-from incidents.audit import Actor, record
+from incidents.audit import Actor, appending, record
 from incidents.errors import Conflict
 from incidents.inputs import IncidentInput
 from incidents.models import Incident
@@ -83,10 +83,14 @@ def _firing(session: Session, incident: Incident, now: datetime) -> Firing:
 def open_incident(
     session: Session, *, data: IncidentInput, actor: Actor, now: datetime, policy: Policy
 ) -> Incident:
-    """Log an incident and start its clocks; the first step pages in this transaction."""
+    """Log an incident and start its clocks; the first step pages in this transaction.
+
+    The use case's audit events (the incident, its deadlines, the chain, the first
+    pages) are appended together, under one lock of the chain's head."""
     require_log(session, actor, now)
-    incident = create_incident(session, data=data, actor=actor, now=now, tz=policy.tz)
-    clocks.start(session, incident, policy, actor=actor, now=now)
+    with session.no_autoflush, appending(session):
+        incident = create_incident(session, data=data, actor=actor, now=now, tz=policy.tz)
+        clocks.start(session, incident, policy, actor=actor, now=now, new_incident=True)
     return incident
 
 

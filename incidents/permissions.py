@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, exists, false, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from incidents.errors import Forbidden
 from incidents.models import Incident, incident_systems
-from incidents.org import Department, Person, system_users
+from incidents.org import Department, Person, position_charges, system_users
 from incidents.responsibility import responsible_for, roles_of
 
 # Roles that see every incident: the leadership, the command center, the office, the
@@ -76,13 +76,24 @@ class Capabilities:
 
 
 def capabilities(session: Session, person: Person, at: datetime) -> Capabilities:
+    """What ``person`` may do at ``at``: their positions, then one statement for the
+    kinds of their departments and the departments their positions are in charge of."""
     positions = roles_of(session, person.id, at)
     depts = {p.department_id for p in positions if p.department_id is not None}
     in_cc = False
-    if depts:
-        kinds = session.scalars(select(Department.kind).where(Department.id.in_(depts))).all()
-        in_cc = "command_center" in kinds
-    charges = {d.id for p in positions for d in p.in_charge_of}
+    charges: set[int] = set()
+    if positions:
+        command_center = select(literal(0), Department.id).where(
+            Department.id.in_(depts), Department.kind == "command_center"
+        )
+        charged = select(literal(1), position_charges.c.department_id).where(
+            position_charges.c.position_id.in_([p.id for p in positions])
+        )
+        for tag, dept_id in session.execute(union_all(command_center, charged)):
+            if tag == 0:
+                in_cc = True
+            else:
+                charges.add(dept_id)
     return Capabilities(
         person_id=person.id,
         roles=frozenset(p.role for p in positions),

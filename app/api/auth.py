@@ -102,5 +102,8 @@ def token_scope() -> str:
 
 
 def actor() -> Actor:
+    """The caller as the use cases' actor, carrying the request's capabilities (computed
+    once per request, in the transaction the use case continues) so the use case's guard
+    does not compute them again."""
     user = api_user()
-    return Actor(user.person_id, user.login, "api")
+    return Actor(user.person_id, user.login, "api", caps=user.caps())
