@@ -27,27 +27,20 @@ from incidents.org import Department, Person, System
 def _next_number(session: Session, year: int) -> tuple[int, str]:
     """Take the next number of ``year``; gap-free because it commits with the incident.
 
-    The counter row is locked by the UPDATE until the transaction ends, so concurrent
+    The counter row is locked by the upsert until the transaction ends, so concurrent
     creators queue on it (PostgreSQL row lock; SQLite holds the write lock anyway).
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(
-            pg_insert(IncidentCounter).values(year=year, last=0).on_conflict_do_nothing()
-        )
+        from sqlalchemy.dialects.postgresql import insert as upsert
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(
-            sqlite_insert(IncidentCounter).values(year=year, last=0).on_conflict_do_nothing()
-        )
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    # One statement: the year's first number inserts the row, every later one bumps it.
+    stmt = upsert(IncidentCounter).values(year=year, last=1)
     seq = session.execute(
-        update(IncidentCounter)
-        .where(IncidentCounter.year == year)
-        .values(last=IncidentCounter.last + 1)
-        .returning(IncidentCounter.last)
+        stmt.on_conflict_do_update(
+            index_elements=[IncidentCounter.year], set_={"last": IncidentCounter.last + 1}
+        ).returning(IncidentCounter.last)
     ).scalar_one()
     return seq, f"FH-{year}-{seq:04d}"
 
