@@ -20,6 +20,7 @@ from incidents.responsibility import holders
 from tests.escalation.support import DEFAULT_POLICY
 from tests.fakes.telegram import FakeTelegram
 from tests.telegram.conftest import link
+from tests.telegram.test_bot import reply_to
 
 STRANGER = 4242
 # 27 November 2026, 08:30 in Asia/Shanghai: 张晓明 (duty) hands over to 钱进 (trafstaff).
@@ -46,11 +47,6 @@ def fallback(factory: sessionmaker[Session], role: str, lang: int) -> tuple[str,
     with factory() as s:
         names = "、".join(p.name for _pos, p in holders(s, position, HANDOFF))
     return ROLES[position][lang], names
-
-
-def reply_to(fake: FakeTelegram, chat_id: int, count: int = 1) -> str:
-    sent = fake.wait_for(lambda: fake.messages_in(chat_id)[count - 1 :])
-    return sent[0].text
 
 
 def test_duty_lists_who_is_on_duty_now_and_the_fallbacks(
