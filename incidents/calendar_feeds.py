@@ -22,7 +22,7 @@ from incidents.audit import Actor, record
 from incidents.db import Base, UTCDateTime
 from incidents.errors import NotFound
 from incidents.org import Person
-from incidents.rosters import ROLES, Shift, roster_for, scheduled_shift, shifts_between
+from incidents.rosters import ROLES, Shift, scheduled_between, shifts_between
 
 SECRET_BYTES = 32  # 256 bits, url-safe base64: 43 characters
 
@@ -121,23 +121,33 @@ def shifts_of_person(
     """
     out: list[Shift] = []
     for role in ROLES:
-        roster = roster_for(session, role)
-        if roster is None:
+        pieces = [p for p in shifts_between(session, role, start, end) if p.person_id == person_id]
+        if not pieces:
             continue
-        for piece in shifts_between(session, role, start, end):
-            if piece.person_id != person_id:
-                continue
+        slots = scheduled_between(session, role, start, end)
+        for piece in pieces:
             if piece.override_id is not None:
                 out.append(piece)
                 continue
-            at = piece.starts_at
-            while at < piece.ends_at:
-                slot = scheduled_shift(session, roster, at)
-                until = piece.ends_at if slot is None else min(slot.ends_at, piece.ends_at)
-                if until <= at:  # pragma: no cover - a slot always ends after it begins
-                    until = piece.ends_at
-                holiday = slot.holiday if slot is not None else piece.holiday
-                out.append(replace(piece, starts_at=at, ends_at=until, holiday=holiday))
-                at = until
+            out.extend(_cut_at_handoffs(piece, slots))
     out.sort(key=lambda s: (s.starts_at, ROLES.index(s.role)))
     return out
+
+
+def _cut_at_handoffs(piece: Shift, slots: list[Shift]) -> list[Shift]:
+    """``piece`` cut where the rotation's slots end, each part with its slot's holiday;
+    a stretch no slot covers stays as it is."""
+    parts: list[Shift] = []
+    at = piece.starts_at
+    for slot in slots:
+        if slot.ends_at <= at or slot.starts_at >= piece.ends_at:
+            continue
+        if slot.starts_at > at:
+            parts.append(replace(piece, starts_at=at, ends_at=slot.starts_at))
+            at = slot.starts_at
+        until = min(slot.ends_at, piece.ends_at)
+        parts.append(replace(piece, starts_at=at, ends_at=until, holiday=slot.holiday))
+        at = until
+    if at < piece.ends_at:
+        parts.append(replace(piece, starts_at=at))
+    return parts

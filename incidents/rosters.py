@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, or_, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from config.policy import DUTY_ROLES
@@ -254,6 +254,23 @@ class _Plan:
     def next_rotation(self, at: datetime) -> datetime | None:
         return next((r.effective_from for r in self.rotations if r.effective_from > at), None)
 
+    def slots(self, start: datetime, end: datetime) -> list[Shift]:
+        """The rotation's own shifts (no overrides) meeting ``[start, end)``, in order;
+        a span without a rotation is skipped to the next version's start."""
+        out: list[Shift] = []
+        at = start
+        while at < end:
+            base = self.scheduled(at)
+            if base is None:
+                nxt = self.next_rotation(at)
+                if nxt is None or nxt >= end:
+                    break
+                at = nxt
+                continue
+            out.append(base)
+            at = base.ends_at
+        return out
+
     def scheduled(self, at: datetime) -> Shift | None:
         rotation = self.rotation_at(at)
         if rotation is None:
@@ -294,27 +311,13 @@ class _Plan:
 _INSTANT = timedelta(microseconds=1)
 
 
-def scheduled_shift(session: Session, roster: Roster, at: datetime) -> Shift | None:
-    """The rotation's shift containing ``at`` (no overrides), or ``None`` without one."""
-    return _Plan(session, roster, at, at + _INSTANT).scheduled(at)
-
-
-def active_overrides(session: Session, roster_id: int, at: datetime) -> list[RosterOverride]:
-    """Overrides covering ``at`` that were recorded by ``at`` and not revoked by then,
-    newest recorded first."""
-    return list(
-        session.scalars(
-            select(RosterOverride)
-            .where(
-                RosterOverride.roster_id == roster_id,
-                RosterOverride.starts_at <= at,
-                RosterOverride.ends_at > at,
-                RosterOverride.recorded_at <= at,
-                or_(RosterOverride.revoked_at.is_(None), RosterOverride.revoked_at > at),
-            )
-            .order_by(RosterOverride.recorded_at.desc(), RosterOverride.id.desc())
-        )
-    )
+def scheduled_between(session: Session, role: str, start: datetime, end: datetime) -> list[Shift]:
+    """The rotation's own shifts of ``role`` (no overrides) meeting ``[start, end)``, one
+    per slot, in order — where the day's handoffs fall; empty without a roster."""
+    roster = roster_for(session, role)
+    if roster is None:
+        return []
+    return _Plan(session, roster, start, end).slots(start, end)
 
 
 def shift_at(session: Session, role: str, at: datetime) -> Shift | None:
@@ -346,18 +349,7 @@ def shifts_between(session: Session, role: str, start: datetime, end: datetime) 
     if roster is None:
         return []
     plan = _Plan(session, roster, start, end)
-    cuts: set[datetime] = {start}
-    at = start
-    while at < end:
-        base = plan.scheduled(at)
-        if base is None:
-            nxt = plan.next_rotation(at)
-            if nxt is None or nxt >= end:
-                break
-            at = nxt
-        else:
-            at = base.ends_at
-        cuts.add(at)
+    cuts: set[datetime] = {start, *(slot.ends_at for slot in plan.slots(start, end))}
     for o in plan.overrides:
         for moment in (o.starts_at, o.ends_at, o.recorded_at, o.revoked_at):
             if moment is not None and start < moment < end:

@@ -122,31 +122,11 @@ def handoff_cuts(session: Session, role: str, start: datetime, end: datetime) ->
     ``shifts_between`` joins the days one person holds in a row (a leader's whole week)
     into one span; the calendar cuts it again at each handoff, so that every day shows
     its shift."""
-    roster = rosters.roster_for(session, role)
-    if roster is None:
-        return []
-    cuts: list[datetime] = []
-    at = start
-    while at < end:
-        base = rosters.scheduled_shift(session, roster, at)
-        if base is None:
-            upcoming = session.scalars(
-                select(rosters.RosterRotation.effective_from)
-                .where(
-                    rosters.RosterRotation.roster_id == roster.id,
-                    rosters.RosterRotation.effective_from > at,
-                )
-                .order_by(rosters.RosterRotation.effective_from)
-                .limit(1)
-            ).first()
-            if upcoming is None:
-                break
-            at = upcoming
-            continue
-        at = base.ends_at
-        if at < end:
-            cuts.append(at)
-    return cuts
+    return [
+        slot.ends_at
+        for slot in rosters.scheduled_between(session, role, start, end)
+        if slot.ends_at < end
+    ]
 
 
 def day_pieces(
