@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from escalation.handoff_watch import HandoffDuty
-from incidents import rosters
-from incidents.audit import system_actor
 from tests.api.conftest import Api, services_of
-
-HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # 08:30 in Asia/Shanghai
+from tests.escalation.support import HANDOFF, rotate_duty
 
 
 def hand_over(api: Api) -> int:
     """duty hands the duty officer shift to trafstaff at 08:30."""
     services = services_of(api.app)
     with services.sessions.begin() as s:
-        rosters.set_rotation(
-            s,
-            "duty_officer",
-            people=[api.person_id("duty"), api.person_id("trafstaff")],
-            handoffs=["08:30"],
-            period="daily",
-            anchor_date=date(2026, 11, 26),
-            actor=system_actor("cli"),
-            now=datetime(2026, 11, 20, tzinfo=UTC),
-        )
+        rotate_duty(s, api.person_id("duty"), api.person_id("trafstaff"))
     found = HandoffDuty(tz=services.policy.tz).run(services.sessions, HANDOFF).handoff_id
     assert found is not None
     return found

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,12 +25,33 @@ from escalation.models import Notification
 from escalation.queries import obligations_of
 from escalation.response import open_incident
 from escalation.sweep import sweep
+from incidents import rosters
+from incidents.audit import system_actor
 from incidents.clock import Clock
 from incidents.inputs import IncidentInput
 from incidents.org import Department, Person
 from tests.conftest import T0, actor_for
 
 DEFAULT_POLICY = load_policy()
+
+
+# 27 November 2026, 08:30 in Asia/Shanghai: the duty officer shift changes hands.
+HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
+
+
+def rotate_duty(session: Session, outgoing_id: int, incoming_id: int) -> None:
+    """The duty officer roster: ``outgoing_id`` holds 26 Nov 08:30 – 27 Nov 08:30 (CST),
+    then ``incoming_id``, in turn, handing over daily at 08:30."""
+    rosters.set_rotation(
+        session,
+        "duty_officer",
+        people=[outgoing_id, incoming_id],
+        handoffs=["08:30"],
+        period="daily",
+        anchor_date=date(2026, 11, 26),
+        actor=system_actor("cli"),
+        now=datetime(2026, 11, 20, tzinfo=UTC),
+    )
 
 
 def department_id(factory: sessionmaker[Session], code: str) -> int:

@@ -4,7 +4,7 @@ incidents and the deadlines running; the outgoing one acknowledges, once, audite
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,12 +21,10 @@ from incidents.errors import Forbidden
 from incidents.models import Incident
 from incidents.org import Person
 from tests.conftest import load_demo_org
-from tests.escalation.support import open_
+from tests.escalation.support import HANDOFF, open_, rotate_duty
 from tests.waiting import STALL_SECONDS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# 27 November 2026, 08:30 in Asia/Shanghai: the duty officer shift changes hands.
-HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
 BEFORE = HANDOFF - timedelta(hours=3)
 
 
@@ -34,16 +32,7 @@ def set_up_roster(factory: sessionmaker[Session], org: dict[str, Person]) -> Non
     """张晓明 (duty) holds 26 Nov 08:30 – 27 Nov 08:30, then 交通 staff (trafstaff); both
     are reachable by email."""
     with factory() as s, s.begin():
-        rosters.set_rotation(
-            s,
-            "duty_officer",
-            people=[org["duty"].id, org["trafstaff"].id],
-            handoffs=["08:30"],
-            period="daily",
-            anchor_date=date(2026, 11, 26),
-            actor=system_actor("cli"),
-            now=datetime(2026, 11, 20, tzinfo=UTC),
-        )
+        rotate_duty(s, org["duty"].id, org["trafstaff"].id)
         for login in ("duty", "trafstaff"):
             s.add(
                 Destination(

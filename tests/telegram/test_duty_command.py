@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,32 +13,21 @@ from escalation.handoff_watch import HandoffDuty
 from escalation.handoffs import DutyHandoff
 from escalation.telegram.bot import COMMANDS, PollingBot
 from incidents import rosters
-from incidents.audit import AuditEvent, system_actor
+from incidents.audit import AuditEvent
 from incidents.clock import FrozenClock
 from incidents.org import ROLES, Person
 from incidents.responsibility import holders
-from tests.escalation.support import DEFAULT_POLICY
+from tests.escalation.support import DEFAULT_POLICY, HANDOFF, rotate_duty
 from tests.fakes.telegram import FakeTelegram
 from tests.telegram.conftest import link
 from tests.telegram.test_bot import reply_to
 
 STRANGER = 4242
-# 27 November 2026, 08:30 in Asia/Shanghai: 张晓明 (duty) hands over to 钱进 (trafstaff).
-HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
 
 
 def set_up_roster(factory: sessionmaker[Session], org: dict[str, Person]) -> None:
     with factory() as s, s.begin():
-        rosters.set_rotation(
-            s,
-            "duty_officer",
-            people=[org["duty"].id, org["trafstaff"].id],
-            handoffs=["08:30"],
-            period="daily",
-            anchor_date=date(2026, 11, 26),
-            actor=system_actor("cli"),
-            now=datetime(2026, 11, 20, tzinfo=UTC),
-        )
+        rotate_duty(s, org["duty"].id, org["trafstaff"].id)
 
 
 def fallback(factory: sessionmaker[Session], role: str, lang: int) -> tuple[str, str]:

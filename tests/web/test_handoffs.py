@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from flask import Flask
 from sqlalchemy import select
 
 from escalation.handoff_watch import HandoffDuty
 from escalation.handoffs import DutyHandoff
 from incidents import rosters
-from incidents.audit import AuditEvent, system_actor
+from incidents.audit import AuditEvent
 from incidents.clock import FrozenClock
 from incidents.org import Person
 from incidents.responsibility import holders
+from tests.escalation.support import HANDOFF, rotate_duty
 from tests.web.conftest import Browser, as_, services_of
-
-HANDOFF = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # 08:30 in Asia/Shanghai
 
 
 def hand_over(app: Flask, org: dict[str, Person]) -> int:
     """张晓明 (duty) hands the duty officer shift to 钱进 (trafstaff) at 08:30."""
     factory = services_of(app).sessions
     with factory() as s, s.begin():
-        rosters.set_rotation(
-            s,
-            "duty_officer",
-            people=[org["duty"].id, org["trafstaff"].id],
-            handoffs=["08:30"],
-            period="daily",
-            anchor_date=date(2026, 11, 26),
-            actor=system_actor("cli"),
-            now=datetime(2026, 11, 20, tzinfo=UTC),
-        )
+        rotate_duty(s, org["duty"].id, org["trafstaff"].id)
     handoff_id = HandoffDuty(tz=services_of(app).policy.tz).run(factory, HANDOFF).handoff_id
     assert handoff_id is not None
     return handoff_id
