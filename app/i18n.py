@@ -17,7 +17,7 @@ translated), :func:`error_text` for a language named outright.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -96,14 +96,11 @@ def vocabulary() -> dict[str, tuple[str, ...]]:
     from incidents.lifecycle import STATUS_NAMES
     from incidents.org import ROLES
     from incidents.reports import KIND_NAMES
+    from incidents.rosters import ROLE_NAMES
 
-    rosters: Mapping[str, tuple[str, str]] = {
-        "duty_officer": ("值班员", "duty officer"),
-        "duty_leader": ("带班领导", "leader on duty"),
-        "technical_oncall": ("技术值班", "technical on-call"),
-    }
     words: dict[str, tuple[str, ...]] = {}
-    for table in (STATUS_NAMES, GRADE_NAMES, ROLES, KIND_NAMES, CASE_STATUS_NAMES, rosters):
+    tables = (STATUS_NAMES, GRADE_NAMES, ROLES, KIND_NAMES, CASE_STATUS_NAMES, ROLE_NAMES)
+    for table in tables:
         for code, names in table.items():
             words.setdefault(code, names)
     return words

@@ -30,13 +30,7 @@ MAX_ROWS = 200  # a month is 31 rows; more is not a monthly roster
 MAX_BYTES = 2 * 1024 * 1024
 YEARS = (2000, 2100)  # the months a roster is planned for
 
-# Each role in Chinese and English (a calendar event names its role with both).
-# The header names each role goes by are ROLE_HEADERS (compared after ``_normal``).
-ROLE_NAMES: dict[str, tuple[str, str]] = {
-    "duty_officer": ("值班员", "Duty officer"),
-    "duty_leader": ("带班领导", "Leader on duty"),
-    "technical_oncall": ("技术值班", "Technical on-call"),
-}
+# The header names each role goes by (compared after ``_normal``).
 DATE_HEADERS = ("日期", "date", "值班日期", "day")
 ROLE_HEADERS: dict[str, tuple[str, ...]] = {
     "duty_officer": ("值班员", "值班人员", "duty_officer", "duty officer"),

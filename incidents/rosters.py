@@ -39,6 +39,12 @@ from incidents.errors import NotFound, ValidationError
 from incidents.org import Person
 
 ROLES = DUTY_ROLES
+# Each role as the bureau names it, in Chinese and English.
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "duty_officer": ("值班员", "Duty officer"),
+    "duty_leader": ("带班领导", "Leader on duty"),
+    "technical_oncall": ("技术值班", "Technical on-call"),
+}
 PERIODS = ("daily", "weekly")
 # The organisation position paged when a roster has nobody on duty.
 FALLBACK_POSITION = {

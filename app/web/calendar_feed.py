@@ -21,8 +21,7 @@ from app.web import bp
 from incidents.calendar_feeds import person_for_feed, shifts_of_person
 from incidents.errors import NotFound
 from incidents.org import Person
-from incidents.roster_sheet import ROLE_NAMES
-from incidents.rosters import Shift
+from incidents.rosters import ROLE_NAMES, Shift
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=90)

@@ -17,20 +17,18 @@ from werkzeug.wrappers import Response
 from app.extensions import db, now
 from app.i18n import error_message
 from app.web import bp
+from app.web.rosters import role_name
 from app.web.session_scope import writing
 from app.web.translate import _
 from app.web.viewer import actor, user
 from escalation.duty_now import on_duty_now
 from escalation.handoffs import DutyHandoff, acknowledge_handoff, recent
+from incidents import rosters
 from incidents.errors import FenghuoError, NotFound
 
 
 def role_names() -> dict[str, str]:
-    return {
-        "duty_officer": _("Duty officer"),
-        "duty_leader": _("Leader on duty"),
-        "technical_oncall": _("Technical on-call"),
-    }
+    return {role: role_name(role) for role in rosters.ROLES}
 
 
 def via_names() -> dict[str, str]:

@@ -39,12 +39,7 @@ from incidents import rosters
 from incidents.errors import ValidationError
 from incidents.org import Person
 
-# The duty roles as the bureau names them, and the short label a calendar cell uses.
-ROLE_NAMES: dict[str, tuple[str, str]] = {
-    "duty_officer": ("值班员", "Duty officer"),
-    "duty_leader": ("带班领导", "Leader on duty"),
-    "technical_oncall": ("技术值班", "Technical on-call"),
-}
+# The short label a calendar cell gives each duty role (the full names: rosters.ROLE_NAMES).
 ROLE_SHORT: dict[str, tuple[str, str]] = {
     "duty_officer": ("值班", "Duty"),
     "duty_leader": ("带班", "Leader"),
@@ -74,7 +69,7 @@ WEEKDAYS: tuple[tuple[str, str], ...] = (
 
 
 def role_name(role: str) -> str:
-    return pick(ROLE_NAMES.get(role), role)
+    return pick(rosters.ROLE_NAMES.get(role), role)
 
 
 def role_short(role: str) -> str:
