@@ -24,21 +24,18 @@ created there and dropped afterwards. Without a server the PostgreSQL half is sk
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from harness import DEMO_ORG, PG_ADMIN_URL, pg_database, sqlite_database  # noqa: E402, F401
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from app.migrate import upgrade  # noqa: E402
@@ -49,55 +46,12 @@ from escalation.sweep import sweep  # noqa: E402
 from incidents.audit import system_actor  # noqa: E402
 from incidents.db import make_engine, make_sessionmaker  # noqa: E402
 from incidents.inputs import IncidentInput  # noqa: E402
-from incidents.org_io import import_org  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "FENGHUO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-DEMO_ORG = ROOT / "app" / "demo" / "organisation.yaml"
 NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-
-
-@contextmanager
-def pg_database() -> Iterator[str | None]:
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # no server: say so and skip
-        print(f"PostgreSQL skipped: {str(exc).splitlines()[0]}")
-        yield None
-        return
-    name = f"fh_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 def prepare(factory: sessionmaker[Session]) -> tuple[int, int]:
-    """The demo organisation and one incident; return its id and its chain's id."""
-    with factory() as session, session.begin():
-        import_org(
-            session, DEMO_ORG.read_text(encoding="utf-8"), actor=system_actor("cli"), now=NOW
-        )
+    """One incident (the harness imported the demo organisation); its id and its chain's."""
     data = IncidentInput.parse(
         {"title": "bench", "category": "other", "grade": "general", "detected_at": NOW.isoformat()}
     )
@@ -259,9 +213,9 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    with sqlite_database() as url:
+    with sqlite_database(now=NOW) as url:
         run(url, "SQLite (WAL, BEGIN IMMEDIATE)", args)
-    with pg_database() as pg_url:
+    with pg_database(now=NOW) as pg_url:
         if pg_url is not None:
             run(pg_url, "PostgreSQL (FOR UPDATE SKIP LOCKED)", args)
 
