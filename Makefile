@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format screenshots bench clean
+.PHONY: help run test lint format screenshots bench bench-full clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,8 +41,11 @@ format: $(TSTAMP) ## Format the code with ruff
 screenshots: $(TSTAMP) ## Write the UI screenshots into docs/screenshots/
 	$(BIN)/python scripts/screenshots.py
 
-bench: $(TSTAMP) ## Run the benchmarks in bench/ (they print figures)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: $(TSTAMP) ## The benchmarks, short (< 5 min): real processes, both engines, small sizes; the goals of issue 11 met or not
+	$(BIN)/python bench/run.py --short
+
+bench-full: $(TSTAMP) ## The benchmarks at full size: 1,000,000 incidents, 2,000 timers at one instant, cold and warm caches (FENGHUO_BENCH_RESTART_PG=1: restart PostgreSQL for cold)
+	$(BIN)/python bench/run.py --full
 
 clean: ## Remove the virtualenv and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

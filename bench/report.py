@@ -192,14 +192,6 @@ GOALS: dict[str, Goal] = {
         ),
         Goal("telegram_429", "Telegram 429 answers = 0", "value", "==", 0, "telegram_burst"),
         Goal(
-            "sweep_flat",
-            "idle sweep median, 1,000,000 ÷ 1,000 pending timers ≤ 1.2",
-            "ratio",
-            "<=",
-            1.2,
-            "sweep_bench",
-        ),
-        Goal(
             "audit_verify", "audit verify passes after the benches", "value", "==", 1, "every bench"
         ),
     )
