@@ -5,19 +5,45 @@ real application, the worker as its own process, HTTP from a separate client pro
 on both engines, with cold and warm caches reported apart, and every figure set against
 a yardstick measured in the same run, with the machine's load average beside it.
 
-What a bench uses (import with ``sys.path.insert(0, <bench folder>); import harness``)::
+What a bench uses (``sys.path.insert(0, <bench folder>); import harness``)::
 
     parser = argparse.ArgumentParser(); harness.add_common_args(parser)   # + size flags
     args = parser.parse_args(argv)
-    report = harness.Report("lag_bench", json_path=args.json)
+    report = harness.Report("ui_bench", json_path=args.json)
     for engine in harness.engines(args.engine):
         with harness.scratch(engine) as db:               # migrated, demo org imported
             with harness.worker(db, sweep_seconds=1) as w, harness.gunicorn(db) as web:
-                result = harness.run_client(harness.Load(web.port, [...], total=500))
-                p = harness.percentiles(result.latencies)
-            report.add(harness.Row("lag p99", engine, p.p99, "s", goal="lag_p99"))
+                load = harness.Load(web.port, [harness.Request("/dashboard", headers=h)],
+                                    total=200, concurrency=4)
+                for cache in harness.cache_modes(args.caches):
+                    if cache == "cold":
+                        got, note = harness.measure_cold(load, pg=engine == "postgresql",
+                            allow_pg_restart=args.allow_pg_restart, servers=[web, w])
+                        report.note(note)
+                    else:
+                        got = harness.measure_warm(load)
+                    p95 = harness.percentiles(got.latencies).p95 * 1e3
+                    report.add(harness.Row("dashboard p95", engine, p95, "ms",
+                                           cache=cache, goal="dashboard_p95"))
             report.add(harness.verify_audit(db))          # every bench, every engine
     return report.finish()                                # one table; JSON if --json
+
+- databases: :func:`scratch` (→ :class:`Scratch`: ``url``, ``instance``, ``env()``),
+  :func:`sqlite_database`, :func:`pg_database` (yield the URL), :func:`pg_unavailable`,
+  :func:`prepare`, :func:`api_token`, :data:`DEMO_ORG`, :data:`PG_ADMIN_URL`;
+- processes: :func:`gunicorn` (→ :class:`Server`, ``port``, ``restart()``; the app or a
+  bench's own ``module:factory()``), :func:`worker` (→ :class:`Worker`;
+  ``python -m escalation.worker`` with ``channels`` and a ``channel_factory`` from
+  bench/), :func:`run_client` (a :class:`Load` of :class:`Request` objects, in
+  bench/load_client.py's process → :class:`LoadResult`: latencies, statuses, rate),
+  :data:`STARTUP_TIMEOUT` (one shared start-up timeout; each waits for a ready
+  handshake, never a fixed sleep);
+- caches: :func:`cold_caches`, :func:`measure_cold`, :func:`measure_warm`,
+  :func:`drop_os_cache`, :func:`cache_modes`;
+- figures (bench/report.py): :func:`percentiles`, :func:`percentile`, :func:`repeat`,
+  :func:`spread` (min and median of repeats), :func:`loadavg`, :class:`Row`,
+  :class:`Report`, :data:`GOALS`;
+- :func:`verify_audit` (``fenghuo audit verify`` as its own process; a row).
 
 **The interface between ``bench/run.py`` and each bench.** A bench is a script in
 ``bench/`` with ``main(argv: list[str] | None = None) -> int`` and
@@ -58,7 +84,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -640,6 +666,28 @@ def cold_caches(
     return "; ".join(notes)
 
 
+def measure_cold(
+    load: Load,
+    *,
+    pg: bool,
+    allow_pg_restart: bool = False,
+    servers: Sequence[Server | Worker] = (),
+) -> tuple[LoadResult, str]:
+    """``load`` right after :func:`cold_caches`, without a warm-up: its first requests
+    pay the cold reads. Returns the result (latencies in completion order) and the note."""
+    note = cold_caches(pg, allow_pg_restart=allow_pg_restart, servers=servers)
+    return run_client(replace(load, warmup=0)), note
+
+
+def measure_warm(load: Load, *, warmup: int | None = None) -> LoadResult:
+    """``load`` after a warm-up of the same requests (``warmup``, default ``load.warmup``
+    or, if that is 0, one round of every request per client thread)."""
+    rounds = warmup if warmup is not None else load.warmup
+    if not rounds:
+        rounds = len(load.requests) * max(load.concurrency, 1)
+    return run_client(replace(load, warmup=rounds))
+
+
 # --- the audit chain -------------------------------------------------------------------
 
 
@@ -676,7 +724,7 @@ def verify_audit(db: Scratch | str, *, raise_on_failure: bool = False) -> Row:
 # --- self-check ------------------------------------------------------------------------
 
 
-def selftest(engine_arg: str) -> int:
+def selftest(engine_arg: str, caches: str = "both") -> int:
     """Start gunicorn and the worker on each engine, ask /readyz and the login page from
     the client process, cold-start once, and verify the audit chain."""
     report = Report("harness selftest")
@@ -693,27 +741,27 @@ def selftest(engine_arg: str) -> int:
                 probe.dispose()
                 report.note(f"sqlite journal_mode = {mode}")
             with worker(db) as w, gunicorn(db) as web:
-                t0 = time.monotonic()
-                note = cold_caches(engine == "postgresql", servers=[web, w])
-                report.note(f"{engine}: cold restart in {time.monotonic() - t0:.1f} s: {note}")
-                load = Load(
-                    web.port,
-                    [Request("/readyz"), Request("/login")],
-                    total=40,
-                    concurrency=4,
-                    warmup=4,
-                )
-                result = run_client(load)
-                p = percentiles(result.latencies)
-                report.add(
-                    Row(
-                        "GET /readyz + /login p95",
-                        engine,
-                        p.p95 * 1e3,
-                        "ms",
-                        note=f"{result.done} ok, {result.failed} failed {result.first_error}",
+                load = Load(web.port, [Request("/readyz"), Request("/login")], total=40)
+                for cache in cache_modes(caches):
+                    t0 = time.monotonic()
+                    if cache == "cold":
+                        result, note = measure_cold(
+                            load, pg=engine == "postgresql", servers=[web, w]
+                        )
+                        report.note(f"{engine}: cold in {time.monotonic() - t0:.1f} s: {note}")
+                    else:
+                        result = measure_warm(load)
+                    p = percentiles(result.latencies)
+                    report.add(
+                        Row(
+                            "GET /readyz + /login p95",
+                            engine,
+                            p.p95 * 1e3,
+                            "ms",
+                            cache=cache,
+                            note=f"{result.done} ok, {result.failed} failed {result.first_error}",
+                        )
                     )
-                )
                 ready = json.loads(_get(web.port, "/readyz"))
                 report.add(
                     Row(
@@ -740,10 +788,10 @@ def _get(port: int, path: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--selftest", action="store_true")
-    parser.add_argument("--engine", default="both", choices=("sqlite", "postgresql", "both"))
+    add_common_args(parser)
     args = parser.parse_args(argv)
     if args.selftest:
-        return selftest(args.engine)
+        return selftest(args.engine, args.caches)
     parser.print_help()
     return 0
 
