@@ -700,9 +700,11 @@ def verify_audit(db: Scratch | str, *, raise_on_failure: bool = False) -> Row:
     the row says whether it passed (goal ``audit_verify``). Prints the verdict loudly;
     raises :class:`AuditBroken` on failure when asked."""
     if isinstance(db, str):
-        folder = Path(tempfile.mkdtemp(prefix="fenghuo-bench-verify-"))
         engine = "postgresql" if db.startswith("postgresql") else "sqlite"
-        db = Scratch(engine, db, folder)
+        with tempfile.TemporaryDirectory(prefix="fenghuo-bench-verify-") as folder:
+            return verify_audit(
+                Scratch(engine, db, Path(folder)), raise_on_failure=raise_on_failure
+            )
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", "audit", "verify"],
         cwd=ROOT,
