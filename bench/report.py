@@ -265,7 +265,9 @@ class Report:
     """What one bench measured: its rows, notes and the machine's state.
 
     Create it when the bench starts (it reads the load average then), ``add`` rows,
-    then ``finish`` prints the one table and writes the JSON for ``bench/run.py``.
+    then ``finish`` prints the one table and writes the JSON for ``bench/run.py``. Used
+    as a context manager (``with Report(...) as report:``), an exception part-way still
+    prints and writes the rows measured so far, marked failed, then propagates.
     """
 
     bench: str
@@ -278,6 +280,18 @@ class Report:
     commit: str = field(default_factory=git_commit)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     failed: bool = False
+
+    def __enter__(self) -> Report:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: Any
+    ) -> None:
+        """A bench that fails part-way still prints and writes what it measured."""
+        if exc is not None:
+            self.failed = True
+            self.note(f"failed: {kind.__name__ if kind else ''}: {exc}")
+            self.finish()
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)

@@ -97,3 +97,13 @@ def test_the_summary_names_each_goal_met_not_met_or_not_measured() -> None:
     assert verdict[GOALS["telegram_429"].text].endswith("met")
     assert verdict[GOALS["list_p95"].text].endswith("not measured")
     assert not measured and not met
+
+
+def test_a_bench_that_fails_part_way_still_writes_its_rows(tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    with pytest.raises(RuntimeError), Report("b", json_path=out, commit="c") as report:
+        report.add(Row("lag p99", "sqlite", 1.0, "s", goal="lag_p99"))
+        raise RuntimeError("postgresql went away")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["failed"] is True and data["rows"][0]["met"] is True
+    assert "postgresql went away" in data["notes"][0]
