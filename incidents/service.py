@@ -45,34 +45,64 @@ def _next_number(session: Session, year: int) -> tuple[int, str]:
     return seq, f"FH-{year}-{seq:04d}"
 
 
-def _check_refs(session: Session, data: IncidentInput) -> list[System]:
-    systems: list[System] = []
-    for i, sid in enumerate(data.system_ids or []):
-        system = session.get(System, sid)
-        if system is None:
+@dataclass(frozen=True)
+class _Refs:
+    """The records an incident's input names, loaded once and held: the new incident
+    refers to the objects, so reading them back (the API's answer) needs no query."""
+
+    systems: list[System]
+    department: Department | None
+    handling_lead: Person | None
+    caused_by: Person | None
+
+
+def _check_refs(session: Session, data: IncidentInput) -> _Refs:
+    ids = list(data.system_ids or [])
+    found: dict[int, System] = {}
+    if ids:
+        found = {s.id: s for s in session.scalars(select(System).where(System.id.in_(ids)))}
+    for i, sid in enumerate(ids):
+        if sid not in found:
             raise ValidationError(
                 "no system with id %(id)s",
                 field=f"system_ids[{i}]",
                 code="no_system_id",
                 params={"id": sid},
             )
-        systems.append(system)
-    if data.responsible_department_id is not None and (
-        session.get(Department, data.responsible_department_id) is None
-    ):
-        raise ValidationError(
-            "no department with id %(id)s",
-            field="responsible_department_id",
-            code="responsible_department_id.no_department_id",
-            params={"id": data.responsible_department_id},
-        )
+    department = None
+    if data.responsible_department_id is not None:
+        department = session.get(Department, data.responsible_department_id)
+        if department is None:
+            raise ValidationError(
+                "no department with id %(id)s",
+                field="responsible_department_id",
+                code="responsible_department_id.no_department_id",
+                params={"id": data.responsible_department_id},
+            )
+    people: dict[str, Person | None] = {}
     for name in ("handling_lead_id", "caused_by_id"):
         pid = getattr(data, name)
-        if pid is not None and session.get(Person, pid) is None:
+        people[name] = session.get(Person, pid) if pid is not None else None
+        if pid is not None and people[name] is None:
             raise ValidationError(
                 "no person with id %(id)s", field=name, code="no_person_id", params={"id": pid}
             )
-    return systems
+    return _Refs(
+        systems=[found[sid] for sid in ids],
+        department=department,
+        handling_lead=people["handling_lead_id"],
+        caused_by=people["caused_by_id"],
+    )
+
+
+def _held(refs: _Refs) -> dict[str, Any]:
+    """The relationships of a new incident to the records its input named (those given)."""
+    held: dict[str, Any] = {
+        "responsible_department": refs.department,
+        "handling_lead": refs.handling_lead,
+        "caused_by": refs.caused_by,
+    }
+    return {name: value for name, value in held.items() if value is not None}
 
 
 def _grading(impact: Impact, grade: str) -> tuple[str, str, bool]:
@@ -98,7 +128,8 @@ def create_incident(
         raise ValidationError(
             "cannot be in the future", field="detected_at", code="detected_at.future"
         )
-    systems = _check_refs(session, data)
+    refs = _check_refs(session, data)
+    systems = refs.systems
     impact = data.impact or Impact()
     if systems and any(s.is_cii for s in systems) and not impact.cii:
         # A critical information infrastructure system is affected: grade it as such.
@@ -127,6 +158,7 @@ def create_incident(
         reporter_id=actor.person_id,
         handling_lead_id=data.handling_lead_id,
         caused_by_id=data.caused_by_id,
+        **_held(refs),
         impact_json=json.dumps(impact.to_dict(), ensure_ascii=False),
         suggested_grade=suggested_grade,
         suggestion_json=suggestion_json,
@@ -198,7 +230,8 @@ def patch_incident(
             field="status",
             code="status.closed_incident_cannot_edited",
         )
-    systems = _check_refs(session, data)
+    refs = _check_refs(session, data)
+    systems = refs.systems
     changes: dict[str, Any] = {}
     for name in (
         "title",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from incidents.audit import Actor, record
 from incidents.errors import NotFound, ValidationError
 from incidents.org import ApiToken, Person
+from incidents.permissions import HELD_COLUMNS, Capabilities, from_held, join_held
 
 TOKEN_PREFIX = "fh_"  # noqa: S105 - a visible prefix, not a secret
 # What a token may do: "full" is whatever its person may do through the API; "intake" is
@@ -97,14 +99,45 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime
     return row
 
 
-def token_for(session: Session, token: str, *, now: datetime) -> ApiToken | None:
-    """The active token ``token`` of an active person, or None; notes when it was last used."""
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
-    ).first()
-    if row is None or not row.person.active:
+@dataclass(frozen=True)
+class Caller:
+    """Who a bearer token speaks for, and what they may do at the moment it was checked.
+
+    ``noted``: the token's ``last_used_at`` was just updated (at most once a minute), so
+    the transaction has written and the caller may want it committed on its own."""
+
+    token_id: int
+    scope: str
+    person: Person
+    caps: Capabilities
+    noted: bool
+
+
+def caller_for(session: Session, token: str, *, now: datetime) -> Caller | None:
+    """The active token ``token`` of an active person, with that person's capabilities at
+    ``now``, or None; notes when it was last used.
+
+    One statement reads the token, its person, the positions they hold, their
+    departments' kinds and their charges (``incidents.permissions.join_held``): the one
+    permission computation of an API request."""
+    stmt = join_held(
+        select(Person, ApiToken.id, ApiToken.scope, ApiToken.last_used_at, *HELD_COLUMNS).join(
+            ApiToken, ApiToken.person_id == Person.id
+        ),
+        Person.id,
+        now,
+    ).where(
+        ApiToken.token_hash == digest(token),
+        ApiToken.revoked_at.is_(None),
+        Person.active.is_(True),
+    )
+    rows = session.execute(stmt).all()
+    if not rows:
         return None
+    person, token_id, scope, last_used_at = rows[0][:4]
+    caps = from_held(person.id, person.is_admin, (tuple(row[4:]) for row in rows))
     # Only a coarse "last used" (once a minute) so that reads do not become writes.
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return row
+    noted = last_used_at is None or (now - last_used_at).total_seconds() > 60
+    if noted:
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    return Caller(token_id=token_id, scope=scope, person=person, caps=caps, noted=noted)

@@ -16,7 +16,7 @@ from app.extensions import db, now
 from incidents.audit import Actor
 from incidents.errors import Forbidden
 from incidents.permissions import Capabilities
-from incidents.tokens import token_for
+from incidents.tokens import caller_for
 
 # Endpoints anyone may read: the description of the API is not data.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
@@ -62,14 +62,17 @@ def authenticate() -> None:
             "the Authorization header must be 'Bearer <token>'", field="Authorization"
         )
     session = db()
-    row = token_for(session, token, now=now())
-    if row is None:
+    found = caller_for(session, token, now=now())
+    if found is None:
         session.rollback()
         raise Unauthorized("unknown or revoked token", field="Authorization", code="invalid_token")
-    user = AppUser.of(row.person)
-    scope = row.scope
-    # ``last_used_at`` may have been touched; end the transaction so the view starts clean.
-    session.commit()
+    if found.noted:
+        # ``last_used_at`` was touched (once a minute): commit that on its own, so that a
+        # view that only reads, or fails, does not take it back.
+        session.commit()
+    # Otherwise the view continues this transaction: what was checked is what it writes.
+    user = AppUser.of(found.person)
+    scope = found.scope
     if scope == "intake" and request.endpoint not in INTAKE_ENDPOINTS:
         raise Forbidden(
             "this token may only post monitoring alerts (/api/v1/intake/...)",
@@ -78,6 +81,12 @@ def authenticate() -> None:
         )
     g.api_user = user
     g.api_scope = scope
+    # The request's one permission computation (``AppUser.caps`` reads it from here; the
+    # use cases' guards get it through ``actor()``).
+    g.caps = found.caps
+    # Held for the request, so the person stays in the session's identity map: a use
+    # case's reference to them (a new incident's reporter) is found there, not queried.
+    g.api_person = found.person
     g.login_via_request = True
     # Flask-Login keeps the request's user here; setting it keeps ``current_user`` (used
     # by the locale selector) on the token's person even when a cookie came along.

@@ -165,7 +165,9 @@ def create_incident(body: IncidentCreate) -> ResponseReturnValue:
         created = response.open_incident(
             session, data=data, actor=actor(), now=now(), policy=services().policy
         )
-        reply = incident_json(created)
+    # Rendered after the commit, from the objects the create holds (the session keeps
+    # them loaded): the write lock is not held for it, and it reads nothing back.
+    reply = incident_json(created)
     return reply, {"Location": reply["links"]["self"]}
 
 
