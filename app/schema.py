@@ -20,6 +20,7 @@ from incidents.db import Base
 # Model modules of the higher layers; each appears when its issue lands.
 LAYER_MODEL_MODULES = (
     "escalation.models",
+    "escalation.tallies",
     "escalation.telegram.models",
     "escalation.intake",
     "escalation.handoffs",

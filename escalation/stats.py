@@ -11,6 +11,7 @@ time zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from escalation import reporting
 from escalation.models import IncidentClock, Obligation
+from escalation.tallies import FiguresRollup, IncidentTally
 from incidents.grading import GRADES
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident
@@ -35,11 +37,8 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _mean_seconds(session: Session, start: Any, end: Any) -> float | None:
-    """Mean of ``end - start`` in seconds over incidents where both are set, in SQL.
-
-    Averaging in the database keeps this one aggregate at 100,000 incidents instead of
-    100,000 rows loaded into Python.
-    """
+    """Mean of ``end - start`` in seconds over incidents where both are set, in SQL (the
+    recount; the figures read the same from ``escalation.tallies``)."""
     seconds: ColumnElement[Any]
     if session.get_bind().dialect.name == "postgresql":
         seconds = func.extract("epoch", end - start)
@@ -48,12 +47,11 @@ def _mean_seconds(session: Session, start: Any, end: Any) -> float | None:
     value = session.scalar(
         select(func.avg(seconds)).where(start.is_not(None), end.is_not(None), end >= start)
     )
-    return None if value is None else round(float(value), 1)
+    return None if value is None else float(value)
 
 
-def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
-    """Every figure at ``now`` (see the module doc); JSON-able."""
-    grades: dict[str, dict[str, Any]] = {
+def _blank_grades() -> dict[str, dict[str, Any]]:
+    return {
         g: {
             "open": 0,
             "unacknowledged": 0,
@@ -65,6 +63,112 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
         }
         for g in GRADES
     }
+
+
+@dataclass(frozen=True)
+class AllTime:
+    """The figures over the whole record, before rounding: counted or recounted."""
+
+    #: grade -> {"met", "late", "missed"}: its incidents' reports by outcome.
+    reports: dict[str, dict[str, int]]
+    reported_as_required: dict[str, int]
+    mean_time_to_acknowledge_seconds: float | None
+    mean_time_to_resolve_seconds: float | None
+    handled_promptly: dict[bool, int]
+
+
+def counted(session: Session, now: datetime) -> AllTime:
+    """The all-time figures from the counters of ``escalation.tallies``: four rows, and
+    the pending obligations already past their deadline (the one part that moves with
+    ``now``, through ``ix_obligation_pending_due``)."""
+    rows = list(session.scalars(select(FiguresRollup)))
+    reports = {g: {"met": 0, "late": 0, "missed": 0} for g in GRADES}
+    for row in rows:
+        counts = reports.setdefault(row.grade, {"met": 0, "late": 0, "missed": 0})
+        counts["met"] += row.reports_met
+        counts["late"] += row.reports_late
+        counts["missed"] += row.reports_missed
+
+    def total(column: str) -> Any:
+        return sum(getattr(row, column) for row in rows)
+
+    # Incidents whose only failure is a pending report past its deadline, not yet marked
+    # missed by the sweep: "no" now, counted "owing" by the tallies.
+    overdue = int(
+        session.scalar(
+            select(func.count(func.distinct(Obligation.incident_id)))
+            .join(IncidentTally, IncidentTally.incident_id == Obligation.incident_id)
+            .where(
+                Obligation.status == _const("pending"),  # ix_obligation_pending_due
+                Obligation.due_at <= now,
+                IncidentTally.obligations_late + IncidentTally.obligations_missed == 0,
+            )
+        )
+        or 0
+    )
+    failed = int(total("incidents_failed")) + overdue
+    unknown = int(total("incidents_owing")) - overdue
+    acknowledged, resolved = int(total("acknowledged")), int(total("resolved"))
+    return AllTime(
+        reports=reports,
+        reported_as_required={
+            "yes": int(total("incidents")) - failed - unknown,
+            "not_yet_known": unknown,
+            "no": failed,
+        },
+        mean_time_to_acknowledge_seconds=(
+            float(total("acknowledge_seconds")) / acknowledged if acknowledged else None
+        ),
+        mean_time_to_resolve_seconds=(
+            float(total("resolve_seconds")) / resolved if resolved else None
+        ),
+        handled_promptly={True: int(total("promptly_yes")), False: int(total("promptly_no"))},
+    )
+
+
+def recounted(session: Session, now: datetime) -> AllTime:
+    """The same figures counted from the rows, reading every incident and obligation:
+    what the counters must equal (``escalation.tallies.differences``)."""
+    reports = {g: {"met": 0, "late": 0, "missed": 0} for g in GRADES}
+    for grade, status, count in session.execute(
+        select(Incident.grade, Obligation.status, func.count())
+        .join(Obligation, Obligation.incident_id == Incident.id)
+        .where(Obligation.status.in_(("met", "late", "missed")))
+        .group_by(Incident.grade, Obligation.status)
+    ).all():
+        reports.setdefault(grade, {"met": 0, "late": 0, "missed": 0})[status] += int(count)
+    prompt = dict(
+        session.execute(
+            select(IncidentClock.handled_promptly, func.count())
+            .where(IncidentClock.handled_promptly.is_not(None))
+            .group_by(IncidentClock.handled_promptly)
+        ).all()
+    )
+    return AllTime(
+        reports=reports,
+        reported_as_required=reporting.counts(session, now),
+        mean_time_to_acknowledge_seconds=_mean_seconds(
+            session, Incident.created_at, Incident.acknowledged_at
+        ),
+        mean_time_to_resolve_seconds=_mean_seconds(
+            session, Incident.detected_at, Incident.resolved_at
+        ),
+        handled_promptly={True: int(prompt.get(True, 0)), False: int(prompt.get(False, 0))},
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def figures(
+    session: Session, *, now: datetime, tz: tzinfo, all_time: AllTime | None = None
+) -> dict[str, Any]:
+    """Every figure at ``now`` (see the module doc); JSON-able.
+
+    ``all_time``: the whole record's figures (default: :func:`counted`).
+    """
+    grades = _blank_grades()
     for grade, acknowledged, count in session.execute(
         select(Incident.grade, Incident.acknowledged_at.is_not(None), func.count())
         .where(Incident.status.in_([_const(s) for s in OPEN_STATUSES]))  # ix_incident_open
@@ -85,63 +189,56 @@ def figures(session: Session, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
         .group_by(Incident.grade)
     ).all():
         grades[grade]["due_within_hour"] = count
+    whole = all_time or counted(session, now)
     totals = {"met": 0, "late": 0, "missed": 0}
-    for grade, status, count in session.execute(
-        select(Incident.grade, Obligation.status, func.count())
-        .join(Obligation, Obligation.incident_id == Incident.id)
-        .where(Obligation.status.in_(("met", "late", "missed")))
-        .group_by(Incident.grade, Obligation.status)
-    ).all():
-        key = {"met": "reports_met", "late": "late", "missed": "breached"}[status]
-        grades[grade][key] += count
-        totals[status] += count
+    for grade, counts in whole.reports.items():
+        if grade not in grades:
+            continue
+        row = grades[grade]
+        row["reports_met"], row["late"], row["breached"] = (
+            counts["met"],
+            counts["late"],
+            counts["missed"],
+        )
+        for status in totals:
+            totals[status] += counts[status]
     for row in grades.values():
         decided = row["reports_met"] + row["late"] + row["breached"]
         row["reports_on_time_share"] = _share(row["reports_met"], decided)
 
-    prompt = dict(
-        session.execute(
-            select(IncidentClock.handled_promptly, func.count())
-            .where(IncidentClock.handled_promptly.is_not(None))
-            .group_by(IncidentClock.handled_promptly)
-        ).all()
-    )
-
     local_midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
     def since_midnight(column: Any, model: Any = Incident) -> int:
+        # A range over the column's index: the day's rows, not the record's.
         stmt = (
             select(func.count()).select_from(model).where(column >= local_midnight, column <= now)
         )
         return int(session.scalar(stmt) or 0)
 
     decided = sum(totals.values())
+    prompt = whole.handled_promptly
     return {
         "at": now.isoformat(),
         "timezone": str(tz),
         "grades": grades,
         "reports": {**totals, "on_time_share": _share(totals["met"], decided)},
         # Incidents by the one tri-state rule (escalation.reporting): 5.1(a)–5.3(a).
-        "reported_as_required": reporting.counts(session, now),
-        "mean_time_to_acknowledge_seconds": _mean_seconds(
-            session, Incident.created_at, Incident.acknowledged_at
-        ),
-        "mean_time_to_resolve_seconds": _mean_seconds(
-            session, Incident.detected_at, Incident.resolved_at
-        ),
+        "reported_as_required": whole.reported_as_required,
+        "mean_time_to_acknowledge_seconds": _rounded(whole.mean_time_to_acknowledge_seconds),
+        "mean_time_to_resolve_seconds": _rounded(whole.mean_time_to_resolve_seconds),
         "handled_promptly": {
-            "yes": int(prompt.get(True, 0)),
-            "no": int(prompt.get(False, 0)),
-            "share": _share(
-                int(prompt.get(True, 0)), int(prompt.get(True, 0)) + int(prompt.get(False, 0))
-            ),
+            "yes": prompt[True],
+            "no": prompt[False],
+            "share": _share(prompt[True], prompt[True] + prompt[False]),
         },
         "today": {
             "since": local_midnight.isoformat(),
-            "opened": since_midnight(Incident.created_at),
-            "acknowledged": since_midnight(Incident.acknowledged_at),
-            "resolved": since_midnight(Incident.resolved_at),
-            "reports_filed": since_midnight(Report.filed_at, Report),
-            "breaches": since_midnight(Obligation.breached_at, Obligation),
+            "opened": since_midnight(Incident.created_at),  # ix_incident_created
+            "acknowledged": since_midnight(Incident.acknowledged_at),  # ix_incident_acknowledged
+            "resolved": since_midnight(Incident.resolved_at),  # ix_incident_resolved
+            "reports_filed": since_midnight(Report.filed_at, Report),  # ix_report_filed
+            "breaches": since_midnight(
+                Obligation.breached_at, Obligation
+            ),  # ix_obligation_breached
         },
     }

@@ -127,7 +127,10 @@ class Report(Base):
     """One filing, as filed: its items never change afterwards (file a supplement)."""
 
     __tablename__ = "report"
-    __table_args__ = (Index("ix_report_incident", "incident_id", "id"),)
+    __table_args__ = (
+        Index("ix_report_incident", "incident_id", "id"),
+        Index("ix_report_filed", "filed_at"),  # reports filed today (escalation.stats)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
