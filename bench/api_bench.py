@@ -1,81 +1,75 @@
 """Throughput of ``POST /api/v1/incidents`` under gunicorn, against a bare INSERT endpoint.
 
-For each engine (SQLite, then PostgreSQL) on a fresh, migrated database with the demo
-organisation:
+For each engine (``--engine``), on a scratch database migrated with the demo
+organisation (``bench/harness.py``):
 
-1. serve the real application with gunicorn (2 sync workers, 127.0.0.1) and log
-   incidents through the API with a bearer token: parsing, permission checks, numbering,
-   grading, the audit chain, the reporting clocks and the first escalation step;
-2. serve a bare Flask endpoint the same way that does one INSERT into a table of the
-   same database, through the same engine settings (WAL and ``BEGIN IMMEDIATE`` on
-   SQLite, a connection pool on PostgreSQL);
-3. drive both with the same client: ``--concurrency`` threads, each with its own
-   ``http.client`` connection, until ``--requests`` are done or ``--seconds`` have passed.
+1. gunicorn serves the real application (2 sync workers on loopback); a bearer token of
+   the duty officer logs incidents through the API: the token and permission check,
+   parsing, numbering, grading, the audit chain, the reporting clocks and the first
+   escalation step, in one transaction;
+2. gunicorn serves, the same way, a bare Flask endpoint that parses the JSON body and
+   does one INSERT into a table of the same database through the same engine settings
+   (``incidents.db.make_engine``: WAL and ``BEGIN IMMEDIATE`` on SQLite, a pool on
+   PostgreSQL): the yardstick;
+3. a separate client process (``bench/load_client.py``) drives each in turn with
+   ``--concurrency`` connections until ``--requests`` are done or ``--seconds`` pass,
+   ``--repeats`` times, the API and the bare endpoint alternately so that each repeat's
+   ratio compares two measurements taken moments apart.
 
-It prints the requests per second of each and the ratio (API / bare): the price of
-everything Fenghuo does on a write, relative to the cheapest write the database allows.
+It prints one table: the requests per second of each (median and min over the
+repeats), the ratio API ÷ bare (median and min, goal ≥ 0.3), the SQL statements one
+create runs (counted in this process on the same database, as
+``tests/api/test_statement_budget.py`` counts them; goal ≤ 15), the load average at
+each repeat, and ``fenghuo audit verify`` on the database afterwards.
 
-    .venv/bin/python bench/api_bench.py [--requests 3000] [--seconds 15] [--concurrency 8]
+    .venv/bin/python bench/api_bench.py [--engine both] [--requests 3000] [--seconds 20]
+        [--repeats 3] [--concurrency 8] [--caches warm] [--json PATH]
 
-The client threads run on the same machine as the servers and the database, so the
-figures are for one box; compare the ratios, not the absolute rates, across machines.
-
-PostgreSQL comes from ``FENGHUO_TEST_PG_URL`` (as in the tests); a throwaway database is
-created there and dropped afterwards. Without a server the PostgreSQL half is skipped.
+Everything runs on one machine (servers, database, client), so compare the ratios, not
+the absolute rates, across machines; the load average says how busy it was.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
 
-PG_ADMIN_URL = os.environ.get(
-    "FENGHUO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-WORKERS = 2
+import harness  # noqa: E402
+
 BARE_TABLE = "bench_insert"
+API_PATH = "/api/v1/incidents"
 
 
-# --- the bare endpoint (imported by gunicorn: "api_bench:bare_app()") -----------------
+# --- the bare endpoint (served by gunicorn as "api_bench:bare_app()") -----------------
 
 
 def bare_app() -> Any:
-    """A Flask app whose one endpoint parses the JSON body and INSERTs one row."""
+    """A Flask app whose one endpoint parses the JSON body and INSERTs one row, through
+    an engine made as the product makes its own."""
     from flask import Flask, jsonify, request
     from sqlalchemy import text
 
     from incidents.db import make_engine
 
-    engine = make_engine(os.environ["BENCH_DATABASE_URL"])
+    engine = make_engine(os.environ["FENGHUO_DATABASE_URL"])
     app = Flask("bare")
+    statement = text(f"INSERT INTO {BARE_TABLE} (title, created_at) VALUES (:t, :c) RETURNING id")
 
     @app.post("/bare")
     def insert() -> Any:
         body = request.get_json()
         with engine.begin() as conn:
             new_id = conn.execute(
-                text(f"INSERT INTO {BARE_TABLE} (title, created_at) VALUES (:t, :c) RETURNING id"),
-                {"t": body["title"], "c": datetime.now(UTC).isoformat()},
+                statement, {"t": body["title"], "c": datetime.now(UTC).isoformat()}
             ).scalar_one()
         return jsonify({"id": new_id}), 201
 
@@ -86,38 +80,14 @@ def bare_app() -> Any:
     return app
 
 
-# --- databases -------------------------------------------------------------------------
-
-
-@dataclass
-class Database:
-    engine_name: str
-    url: str
-    token: str
-
-
-def _prepare(url: str, instance: Path) -> str:
-    """Migrate, load the demo organisation, create the bare table; return duty's token."""
+def create_bare_table(url: str) -> None:
     from sqlalchemy import text
 
-    from app.migrate import upgrade
-    from incidents.audit import system_actor
-    from incidents.db import make_engine, make_sessionmaker
-    from incidents.org_io import import_org
-    from incidents.tokens import create_token
+    from incidents.db import make_engine
 
-    instance.mkdir(parents=True, exist_ok=True)  # a SQLite file's folder must exist
-    upgrade(url)
+    serial = "SERIAL" if url.startswith("postgresql") else "INTEGER"
     engine = make_engine(url)
-    now = datetime.now(UTC)
     try:
-        with make_sessionmaker(engine)() as session, session.begin():
-            org = (ROOT / "app" / "demo" / "organisation.yaml").read_text(encoding="utf-8")
-            import_org(session, org, actor=system_actor("cli"), now=now)
-            token, _row = create_token(
-                session, login="duty", name="bench", actor=system_actor("cli"), now=now
-            )
-        serial = "SERIAL" if url.startswith("postgresql") else "INTEGER"
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -127,266 +97,202 @@ def _prepare(url: str, instance: Path) -> str:
             )
     finally:
         engine.dispose()
-    return token
 
 
-@contextmanager
-def sqlite_database(workdir: Path) -> Iterator[Database]:
-    url = f"sqlite:///{workdir / 'sqlite' / 'fenghuo.db'}"
-    yield Database("sqlite", url, _prepare(url, workdir / "sqlite"))
+# --- the requests --------------------------------------------------------------------
 
 
-@contextmanager
-def postgres_database(workdir: Path) -> Iterator[Database | None]:
-    from sqlalchemy import create_engine, text
-
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # no server: report and carry on with SQLite only
-        print(f"PostgreSQL not available ({str(exc).splitlines()[0]}); skipped")
-        yield None
-        return
-    name = f"fh_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield Database("postgresql", url, _prepare(url, workdir / "postgresql"))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
-# --- servers ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def gunicorn(target: str, env: dict[str, str], log: Path) -> Iterator[int]:
-    """Serve ``target`` with gunicorn on a free loopback port until the block ends."""
-    port = _free_port()
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "--workers",
-        str(WORKERS),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--pythonpath",
-        f"{ROOT},{ROOT / 'bench'}",
-        "--log-level",
-        "warning",
-        target,
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=out
-        )
-        try:
-            _wait_ready(port, proc, log)
-            yield port
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                # Both workers must be up, not just the first to answer.
-                time.sleep(0.5)
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer on port {port}:\n{log.read_text()}")
-
-
-# --- load ------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    done: int
-    failed: int
-    seconds: float
-    first_error: str
-
-    @property
-    def rate(self) -> float:
-        return self.done / self.seconds if self.seconds else 0.0
-
-
-def drive(
-    port: int,
-    path: str,
-    make_body: Callable[[int], bytes],
-    headers: dict[str, str],
-    *,
-    requests: int,
-    seconds: float,
-    concurrency: int,
-) -> Result:
-    """POST until ``requests`` are done or ``seconds`` have passed; count the 201s."""
-    lock = threading.Lock()
-    state = {"issued": 0, "done": 0, "failed": 0}
-    errors: list[str] = []
-    stop_at = time.monotonic() + seconds
-
-    def claim() -> int | None:
-        with lock:
-            if state["issued"] >= requests or time.monotonic() >= stop_at:
-                return None
-            state["issued"] += 1
-            return state["issued"]
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while (n := claim()) is not None:
-            try:
-                conn.request("POST", path, body=make_body(n), headers=headers)
-                reply = conn.getresponse()
-                payload = reply.read()
-                ok = reply.status == 201
-                if not ok and not errors:
-                    errors.append(f"{reply.status} {payload[:300]!r}")
-            except (OSError, http.client.HTTPException) as exc:
-                ok = False
-                if not errors:
-                    errors.append(repr(exc))
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            with lock:
-                state["done" if ok else "failed"] += 1
-        conn.close()
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    return Result(state["done"], state["failed"], elapsed, errors[0] if errors else "")
-
-
-def incident_body(n: int) -> bytes:
+def incident_body() -> str:
+    """The body the statement budget test sends, numbered: a general incident whose
+    chain pages the duty officer and informs the leader on duty at once."""
     detected = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-    body = {
-        "title": f"压测事件 {n}",
-        "category": "network_attack",
-        "detected_at": detected,
-        "impact": {"people_affected": n % 200_000},
-    }
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    body = {"title": "压测事件 {n}", "category": "network_attack", "detected_at": detected}
+    return json.dumps(body, ensure_ascii=False)
 
 
-def bare_body(n: int) -> bytes:
-    return json.dumps({"title": f"压测事件 {n}"}, ensure_ascii=False).encode("utf-8")
+def statements_per_create(db: harness.Scratch, token: str) -> tuple[int, Counter[str]]:
+    """The statements one create runs, counted in this process on ``db`` (the second
+    create of a fresh app: the first loads what every request shares)."""
+    from sqlalchemy import event
+
+    from app import create_app
+    from config.settings import load_settings
+
+    app = create_app(load_settings(db.env()))
+    engine = app.extensions["fenghuo"].engine
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = incident_body()
+    seen: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    try:
+        client.post(API_PATH, data=body.replace("{n}", "warm"), headers=headers)
+        event.listen(engine, "before_cursor_execute", listener)
+        reply = client.post(API_PATH, data=body.replace("{n}", "counted"), headers=headers)
+        event.remove(engine, "before_cursor_execute", listener)
+        if reply.status_code != 201:
+            raise RuntimeError(f"the counted create failed: {reply.status_code} {reply.data!r}")
+    finally:
+        engine.dispose()
+    return len(seen), Counter(kind(s) for s in seen)
 
 
-def measure(db: Database, workdir: Path, args: argparse.Namespace) -> tuple[Result, Result]:
-    instance = workdir / db.engine_name
-    app_env = {
-        "FENGHUO_DATABASE_URL": db.url,
-        "FENGHUO_INSTANCE_PATH": str(instance),
-        "FENGHUO_SECRET_KEY": "bench-" + "x" * 32,
-        "FENGHUO_ENV": "development",
-    }
-    json_headers = {"Content-Type": "application/json"}
-    load = {"requests": args.requests, "seconds": args.seconds, "concurrency": args.concurrency}
-    with gunicorn("app:create_app()", app_env, instance / "api.log") as port:
-        headers = {**json_headers, "Authorization": f"Bearer {db.token}"}
-        drive(
-            port,
-            "/api/v1/incidents",
-            incident_body,
-            headers,
-            requests=args.warmup,
-            seconds=args.seconds,
-            concurrency=args.concurrency,
+def kind(statement: str) -> str:
+    """``INSERT obligation``, ``SELECT person``…: the verb and the first table named."""
+    words = statement.replace('"', "").split()
+    upper = [w.upper() for w in words]
+    for marker in ("INTO", "UPDATE", "FROM"):
+        if marker in upper[:-1]:
+            return f"{upper[0]} {words[upper.index(marker) + 1].strip('(,')}"
+    return upper[0]
+
+
+# --- one engine ----------------------------------------------------------------------
+
+
+def measure_engine(engine: str, args: argparse.Namespace, report: harness.Report) -> None:
+    with harness.scratch(engine) as db:
+        create_bare_table(db.url)
+        token = harness.api_token(db.url)
+        count, kinds = statements_per_create(db, token)
+        report.add(
+            harness.Row("SQL statements per create", engine, count, goal="create_statements")
         )
-        api = drive(port, "/api/v1/incidents", incident_body, headers, **load)
-    bare_env = {"BENCH_DATABASE_URL": db.url}
-    with gunicorn("api_bench:bare_app()", bare_env, instance / "bare.log") as port:
-        drive(
-            port,
-            "/bare",
-            bare_body,
-            json_headers,
-            requests=args.warmup,
-            seconds=args.seconds,
-            concurrency=args.concurrency,
+        listed = ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in sorted(kinds.items()))
+        report.note(f"{engine}: a create's {count} statements: {listed}")
+        json_type = {"Content-Type": "application/json"}
+        api_request = harness.Request(
+            API_PATH, "POST", incident_body(), {**json_type, "Authorization": f"Bearer {token}"}
         )
-        bare = drive(port, "/bare", bare_body, json_headers, **load)
-    return api, bare
+        bare_request = harness.Request(
+            "/bare", "POST", json.dumps({"title": "压测事件 {n}"}, ensure_ascii=False), json_type
+        )
+        with (
+            harness.gunicorn(db, name="api") as api_server,
+            harness.gunicorn(
+                db, target="api_bench:bare_app()", probe="/healthz", name="bare"
+            ) as bare_server,
+        ):
+            api_load = load_of(api_server.port, api_request, args)
+            bare_load = load_of(bare_server.port, bare_request, args)
+            for cache in harness.cache_modes(args.caches):
+                rounds(engine, cache, api_load, bare_load, [api_server, bare_server], args, report)
+        report.add(harness.verify_audit(db))
 
 
-def report(name: str, api: Result, bare: Result) -> None:
-    def line(label: str, r: Result) -> str:
-        failed = f", {r.failed} failed ({r.first_error})" if r.failed else ""
-        return f"  {label:<28} {r.rate:8.1f} req/s  ({r.done} in {r.seconds:.1f} s{failed})"
+def load_of(port: int, request: harness.Request, args: argparse.Namespace) -> harness.Load:
+    return harness.Load(
+        port,
+        [request],
+        total=args.requests,
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        expect=(201,),
+    )
 
-    print(f"{name}:")
-    print(line("POST /api/v1/incidents", api))
-    print(line("bare INSERT endpoint", bare))
-    ratio = api.rate / bare.rate if bare.rate else float("nan")
-    print(f"  ratio API / bare             {ratio:8.3f}")
+
+def rounds(
+    engine: str,
+    cache: str,
+    api_load: harness.Load,
+    bare_load: harness.Load,
+    servers: list[harness.Server],
+    args: argparse.Namespace,
+    report: harness.Report,
+) -> None:
+    """``--repeats`` rounds of API then bare; rows of the rates and of the ratios."""
+    api_rates: list[float] = []
+    bare_rates: list[float] = []
+    ratios: list[float] = []
+    loads: list[str] = []
+    for _ in range(max(args.repeats, 1)):
+        load = harness.loadavg()
+        loads.append(f"{load[0]:.2f}")
+        api = run(api_load, cache, engine, servers[0], args, report)
+        bare = run(bare_load, cache, engine, servers[1], args, report)
+        for name, got in (("API", api), ("bare", bare)):
+            if got.failed:
+                report.note(f"{engine} {cache} {name}: {got.failed} failed: {got.first_error}")
+        api_rates.append(api.rate)
+        bare_rates.append(bare.rate)
+        ratios.append(api.rate / bare.rate if bare.rate else float("nan"))
+    api_spread = harness.spread(api_rates)
+    bare_spread = harness.spread(bare_rates)
+    ratio_spread = harness.spread(ratios)
+    report.add(
+        harness.Row.from_spread(
+            "POST /api/v1/incidents", engine, api_spread, unit="req/s", cache=cache
+        )
+    )
+    report.add(
+        harness.Row.from_spread(
+            "bare INSERT endpoint", engine, bare_spread, unit="req/s", cache=cache
+        )
+    )
+    report.add(
+        harness.Row.from_spread(
+            "create ÷ bare, per round",
+            engine,
+            ratio_spread,
+            ratio=ratio_spread.median,
+            goal="create_ratio",
+            cache=cache,
+            size=f"{args.requests} requests, {args.concurrency} connections",
+            note=f"load average (1 min) at each round: {', '.join(loads)}",
+        )
+    )
+    report.note(
+        f"{engine} {cache}: ratio per round {', '.join(f'{r:.3f}' for r in ratios)}; "
+        f"load average at each round {', '.join(loads)}"
+    )
+
+
+def run(
+    load: harness.Load,
+    cache: str,
+    engine: str,
+    server: harness.Server,
+    args: argparse.Namespace,
+    report: harness.Report,
+) -> harness.LoadResult:
+    if cache == "cold":
+        got, note = harness.measure_cold(
+            load,
+            pg=engine == "postgresql",
+            allow_pg_restart=args.allow_pg_restart,
+            servers=[server],
+        )
+        if note not in report.notes:
+            report.note(note)
+        return got
+    return harness.measure_warm(load)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    # The time cap decides for the API, the request cap for the bare endpoint: each
-    # measurement then lasts long enough to be read, and the run stays bounded.
+    harness.add_common_args(parser)
     parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
-    parser.add_argument("--seconds", type=float, default=15.0, help="time cap per measurement")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time cap per measurement")
+    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
     parser.add_argument("--warmup", type=int, default=20, help="requests before measuring")
+    parser.set_defaults(caches="warm")
     args = parser.parse_args(argv)
-    print(
-        f"gunicorn {WORKERS} sync workers on 127.0.0.1; {args.concurrency} client threads; "
-        f"up to {args.requests} requests or {args.seconds:g} s per measurement"
-    )
-    workdir = Path(tempfile.mkdtemp(prefix="fenghuo-bench-"))
-    failed = False
-    try:
-        with sqlite_database(workdir) as lite:
-            api, bare = measure(lite, workdir, args)
-            report("SQLite", api, bare)
-            failed |= bool(api.failed or bare.failed)
-        with postgres_database(workdir) as pg:
-            if pg is not None:
-                api, bare = measure(pg, workdir, args)
-                report("PostgreSQL", api, bare)
-                failed |= bool(api.failed or bare.failed)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    with harness.Report("api_bench", json_path=args.json) as report:
+        report.note(
+            f"gunicorn 2 sync workers per server on 127.0.0.1; a separate client process, "
+            f"{args.concurrency} connections; up to {args.requests} requests or "
+            f"{args.seconds:g} s per measurement; {args.repeats} rounds"
+        )
+        for engine in harness.engines(args.engine):
+            if engine == "postgresql" and (reason := harness.pg_unavailable()) is not None:
+                report.note(f"PostgreSQL skipped: {reason}")
+                continue
+            measure_engine(engine, args, report)
+        return report.finish()
 
 
 if __name__ == "__main__":
