@@ -242,3 +242,40 @@ def figures(
             ),  # ix_obligation_breached
         },
     }
+
+
+def differences(session: Session, now: datetime) -> list[str]:
+    """Where the counters (:func:`counted`) disagree with the rows (:func:`recounted`),
+    one line each; empty when they agree. Reads the whole record: a check, not a view."""
+    kept, rows = counted(session, now), recounted(session, now)
+    found: list[str] = []
+    for grade in sorted(set(kept.reports) | set(rows.reports)):
+        a, b = kept.reports.get(grade, {}), rows.reports.get(grade, {})
+        for status in ("met", "late", "missed"):
+            if a.get(status, 0) != b.get(status, 0):
+                found.append(
+                    f"reports {status} of {grade}: counted {a.get(status, 0)}, "
+                    f"in the rows {b.get(status, 0)}"
+                )
+    pairs: list[tuple[str, object, object]] = [
+        ("reported as required", kept.reported_as_required, rows.reported_as_required),
+        ("handled promptly", kept.handled_promptly, rows.handled_promptly),
+    ]
+    found += [f"{name}: counted {a}, in the rows {b}" for name, a, b in pairs if a != b]
+    for name, x, y in (
+        (
+            "mean time to acknowledge",
+            kept.mean_time_to_acknowledge_seconds,
+            rows.mean_time_to_acknowledge_seconds,
+        ),
+        (
+            "mean time to resolve",
+            kept.mean_time_to_resolve_seconds,
+            rows.mean_time_to_resolve_seconds,
+        ),
+    ):
+        # Sums of floating seconds, added and taken away change by change: equal to a
+        # millisecond, far below the tenth of a second shown.
+        if (x is None) != (y is None) or (x is not None and y is not None and abs(x - y) > 1e-3):
+            found.append(f"{name}: counted {x}, in the rows {y}")
+    return found

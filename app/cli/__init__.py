@@ -71,6 +71,7 @@ from app.cli import (  # noqa: E402, F401
     checks,
     data,
     destinations,
+    figures,
     processes,
     rosters,
     telegram_links,
