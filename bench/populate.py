@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from config.audit_key import Keyring, keyring_from_environment  # noqa: E402
 from config.policy import Policy, format_duration, load_policy  # noqa: E402
+from escalation import tallies  # noqa: E402
 from incidents.audit import GENESIS, bind_keyring, compute_hash, head_message, system_actor  # noqa: E402
 from incidents.db import make_engine  # noqa: E402
 from incidents.grading import GRADES  # noqa: E402
@@ -808,6 +809,11 @@ def _phase(what: str) -> None:
     print(f"  populate: {what} at {time.perf_counter() - _STARTED[0]:.1f} s", file=sys.stderr)
 
 
+def _run(connection: Any, statements: str | Sequence[str]) -> None:
+    for statement in [statements] if isinstance(statements, str) else statements:
+        connection.execute(statement)
+
+
 def _load(url: str, world: _World, n: int, seed: int, now: datetime) -> dict[str, int]:
     connection, dialect = _connect(url)
     try:
@@ -823,6 +829,14 @@ def _load(url: str, world: _World, n: int, seed: int, now: datetime) -> dict[str
         # PostgreSQL's advice for a bulk load: indexes and foreign keys dropped, made
         # again afterwards (one sort per index, one join per key, not one probe per row).
         # SQLite's connection here leaves foreign keys off.
+        # The figures' counters are recounted after the load, set by set, rather than
+        # kept row by row by their triggers during it.
+        _run(
+            connection,
+            tallies.PG_DROP
+            if dialect == "postgresql"
+            else [f"DROP TRIGGER IF EXISTS {name}" for name in tallies.SQLITE_TRIGGER_NAMES],
+        )
         indexes = _secondary_indexes(connection, dialect)
         keys = _foreign_keys(connection) if dialect == "postgresql" else []
         for table, name, _definition in keys:
@@ -855,6 +869,12 @@ def _load(url: str, world: _World, n: int, seed: int, now: datetime) -> dict[str
             connection.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
         if keys:
             _phase(f"{len(keys)} foreign keys checked")
+        _run(connection, tallies.rebuild_statements(dialect))
+        _run(
+            connection,
+            tallies.pg_triggers() if dialect == "postgresql" else tallies.sqlite_triggers(),
+        )
+        _phase("figures' counters recounted")
         if dialect == "postgresql":
             for table in BIG_TABLES:
                 if "id" not in COLUMNS[table]:
