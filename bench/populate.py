@@ -16,6 +16,7 @@ transaction and without the ORM, ``N`` incidents spread over three years before 
   timers (for a closed incident the fired first page and its breaches; for an open one
   every page and alert still ahead), one sent notification per fired first page, and
   its systems;
+- titles of a place and what happened there (``PLACES``, ``WHAT``);
 - audit events (``incident.created``) for the open incidents and those of the last week,
   hashed and chained under the audit key of the environment (or the one given), the head
   moved one event at a time as the database's trigger wants: ``fenghuo audit verify``
@@ -97,6 +98,19 @@ BIG_TABLES = (
     "notification",
     "audit_event",
 )
+# Titles as duty officers write them: where, then what (勒索 and 篡改 among the words
+# people search for; one in a thousand titles has the rare 供应链投毒).
+PLACES = (
+    *(f"业务系统{y:03d}" for y in range(1, 41)),
+    *("局门户网站", "交通管理综合信息平台", "财务管理系统", "协同办公系统", "办公终端"),
+    *("视频监控平台", "数据共享交换平台", "政务服务网", "邮件系统", "核心交换机"),
+)
+WHAT = (
+    *("遭勒索病毒加密", "首页被篡改", "疑似数据泄露", "遭DDoS攻击", "出现弱口令登录"),
+    *("感染挖矿木马", "收到钓鱼邮件", "被植入网页木马", "异常外联", "服务中断"),
+    *("配置被违规修改", "存在高危漏洞", "账号异常登录", "断电宕机", "链路故障"),
+    *("数据库被拖库", "勒索信息弹窗", "页面被篡改为赌博内容", "暴力破解告警", "证书过期"),
+) * 50 + ("遭供应链投毒",)
 ORG_LOGINS = ("duty", "trafhead", "cchead", "deputy", "director")
 BENCH_LOGINS = ("duty", "trafhead")  # who gets ``password``: the benches' two viewers
 
@@ -319,7 +333,7 @@ def _generate(
                 f"FH-{year}-{seq_by_year[year]:05d}",
                 year,
                 seq_by_year[year],
-                f"监测告警 {incident_id}：{CATEGORIES[categories[k % len(categories)]][0]}",
+                f"{rng.choice(PLACES)}{rng.choice(WHAT)}",
                 "",
                 categories[k % len(categories)],
                 final_grade,
