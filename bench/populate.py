@@ -1000,15 +1000,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", help="populate this database instead of a scratch one")
     parser.add_argument("--pg-admin", default=PG_ADMIN)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--at",
+        default=NOW.isoformat(),
+        help="the instant the data are built around (ISO 8601, or 'now': the wall clock's)",
+    )
     args = parser.parse_args(argv)
+    at = datetime.now(UTC) if args.at == "now" else datetime.fromisoformat(args.at)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.url:
-        print(_summary(populate(args.url, args.incidents, args.seed)))
+        print(_summary(populate(args.url, args.incidents, args.seed, now=at)))
         return 0
     engines: Iterable[str] = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
     for engine in engines:
         with scratch_database(engine, pg_admin=args.pg_admin, keep=args.keep) as url:
-            print(_summary(populate(url, args.incidents, args.seed)))
+            print(_summary(populate(url, args.incidents, args.seed, now=at)))
             if args.keep:
                 print(f"  kept: {url}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -68,6 +68,7 @@ RECEIPT_SOURCES = ("step", "report", "escalated")
 # would keep SQLite (and PostgreSQL's generic plans) from using them.
 PENDING_TIMER = "status = 'pending'"
 RUNNING_CHAIN = "ended_at IS NULL"
+WAITING_CHAIN = f"{RUNNING_CHAIN} AND acknowledged_at IS NULL"  # the dashboard's unacknowledged
 PENDING_OBLIGATION = "status = 'pending'"
 MISSED_OBLIGATION = "status = 'missed'"
 QUEUED_NOTIFICATION = "status IN ('pending', 'sending')"
@@ -110,6 +111,12 @@ class EscalationChain(Base):
             sqlite_where=text(RUNNING_CHAIN),
             postgresql_where=text(RUNNING_CHAIN),
         ),
+        Index(
+            "ix_chain_waiting",
+            "incident_id",
+            sqlite_where=text(WAITING_CHAIN),
+            postgresql_where=text(WAITING_CHAIN),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +149,7 @@ class Obligation(Base):
             "ix_obligation_pending_due",
             "due_at",
             "incident_id",
+            "id",
             sqlite_where=text(PENDING_OBLIGATION),
             postgresql_where=text(PENDING_OBLIGATION),
         ),
@@ -149,6 +157,7 @@ class Obligation(Base):
             "ix_obligation_missed",
             "due_at",
             "id",
+            "incident_id",
             sqlite_where=text(MISSED_OBLIGATION),
             postgresql_where=text(MISSED_OBLIGATION),
         ),

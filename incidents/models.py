@@ -76,6 +76,7 @@ class Incident(Base):
         Index(
             "ix_incident_open",
             "grade",
+            "acknowledged_at",
             "id",
             sqlite_where=text(OPEN_INCIDENT),
             postgresql_where=text(OPEN_INCIDENT),

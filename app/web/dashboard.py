@@ -79,10 +79,10 @@ def _unacknowledged_ids() -> Select[tuple[int]]:
     """Nobody has acknowledged it, or an upgrade's new chain waits for acknowledgement.
 
     Two indexed sets joined by UNION — open incidents never acknowledged
-    (ix_incident_unacknowledged) and running chains not acknowledged (ix_chain_running)
-    — rather than ``acknowledged_at IS NULL OR EXISTS (…chain…)``: the OR forced a
-    look at every open incident's chains, and on PostgreSQL a cost estimate high
-    enough to pay for JIT compilation, most of the query's time.
+    (ix_incident_unacknowledged) and running chains nobody acknowledged
+    (ix_chain_waiting) — rather than ``acknowledged_at IS NULL OR EXISTS (…chain…)``:
+    the OR forced a look at every open incident's chains, and on PostgreSQL a cost
+    estimate high enough to pay for JIT compilation, most of the query's time.
     """
     never = select(Incident.id).where(_is_open(), Incident.acknowledged_at.is_(None))
     waiting = select(EscalationChain.incident_id).where(
@@ -91,43 +91,71 @@ def _unacknowledged_ids() -> Select[tuple[int]]:
     return select(union(never, waiting).subquery().c[0])
 
 
-def _nearest_deadlines() -> Any:
-    """Per incident that owes a report, its nearest unfulfilled deadline.
-
-    Read from the two partial indexes (pending, missed: ``UNFULFILLED``), whose rows
-    belong to open or resolved incidents only, so the set grows with what is open, not
-    with the record. A correlated subquery per listed incident instead cost enough, at
-    300,000 incidents, for PostgreSQL to JIT-compile it.
-    """
-    owed = union_all(
+def _owed_in_due_order() -> Any:
+    """Every unfulfilled deadline (pending, missed: ``UNFULFILLED``) as (incident, due),
+    from the two partial indexes, which hold open or resolved incidents' rows only."""
+    return union_all(
         *(
             select(Obligation.incident_id, Obligation.due_at).where(
                 Obligation.status == _const(status), Obligation.due_at.is_not(None)
             )
             for status in UNFULFILLED
         )
-    ).subquery()
-    return (
-        select(owed.c.incident_id, func.min(owed.c.due_at).label("due_at"))
-        .group_by(owed.c.incident_id)
-        .subquery("nearest")
-    )
+    ).subquery("owed")
 
 
 def _by_urgency(
     session: Session, conditions: list[ColumnElement[bool]], limit: int
 ) -> list[Incident]:
-    """Open incidents, the nearest unfulfilled deadline first, then the newest."""
-    nearest = _nearest_deadlines()
-    stmt = (
-        select(Incident)
-        .outerjoin(nearest, nearest.c.incident_id == Incident.id)
-        .where(*conditions)
-        .order_by(nearest.c.due_at.is_(None), nearest.c.due_at, Incident.id.desc())
-        .limit(limit)
-        .options(selectinload(Incident.responsible_department))
-    )
-    return list(session.scalars(stmt))
+    """Open incidents, the nearest unfulfilled deadline first, then the newest.
+
+    Walks the deadlines in their order (both partial indexes are by ``due_at``) and
+    stops at the ``limit``-th incident that meets ``conditions``: an incident's first
+    deadline met on the walk is its nearest. Taking the nearest deadline of every open
+    incident first and sorting them all cost 110 ms per grade at 1,000,000 incidents
+    (15,000 open). Incidents owing nothing follow, newest first, when fewer than
+    ``limit`` owe something.
+    """
+    owed = _owed_in_due_order()
+    chosen: list[int] = []
+    # An incident owes at most a few reports: ``limit`` incidents are within the first
+    # few times ``limit`` deadlines; a walk that ends short is read on, page by page.
+    page, offset = limit * 4, 0
+    while len(chosen) < limit:
+        rows = session.execute(
+            select(owed.c.incident_id)
+            .join(Incident, Incident.id == owed.c.incident_id)
+            .where(*conditions)
+            .order_by(owed.c.due_at, owed.c.incident_id.desc())
+            .limit(page)
+            .offset(offset)
+        ).all()
+        for (incident_id,) in rows:
+            if incident_id not in chosen:
+                chosen.append(incident_id)
+        if len(rows) < page:
+            # Every incident that owes something is chosen: the rest owe nothing.
+            if len(chosen) < limit:
+                chosen += session.scalars(
+                    select(Incident.id)
+                    .where(*conditions, Incident.id.not_in(chosen))
+                    .order_by(Incident.id.desc())
+                    .limit(limit - len(chosen))
+                ).all()
+            break
+        offset += page
+    chosen = chosen[:limit]
+    if not chosen:
+        return []
+    found = {
+        i.id: i
+        for i in session.scalars(
+            select(Incident)
+            .where(Incident.id.in_(chosen))
+            .options(selectinload(Incident.responsible_department))
+        )
+    }
+    return [found[i] for i in chosen if i in found]
 
 
 def grade_groups(session: Session, viewer: Capabilities) -> list[GradeGroup]:
@@ -171,22 +199,42 @@ def breaches(session: Session, viewer: Capabilities, at: datetime) -> tuple[int,
     """
     # Two indexed sets (ix_obligation_missed, ix_obligation_pending_due) joined by
     # UNION ALL (disjoint: one status each); an OR of the two read every obligation.
+    # Both indexes hold the incident too: the count reads no obligation row.
     breached = union_all(
-        select(Obligation.id).where(Obligation.status == _const("missed")),
-        select(Obligation.id).where(
+        select(Obligation.id, Obligation.incident_id, Obligation.due_at).where(
+            Obligation.status == _const("missed")
+        ),
+        select(Obligation.id, Obligation.incident_id, Obligation.due_at).where(
             Obligation.status == _const("pending"), Obligation.due_at <= at
         ),
-    ).subquery()
-    base = (
-        select(Obligation, Incident)
-        .select_from(breached)
-        .join(Obligation, Obligation.id == breached.c[0])
-        .join(Incident, Incident.id == Obligation.incident_id)
-        .where(Incident.status.in_(NOT_CLOSED), visible_filter(viewer))
+    ).subquery("breached")
+    shown = [Incident.status.in_([_const(s) for s in NOT_CLOSED]), visible_filter(viewer)]
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(breached)
+            .join(Incident, Incident.id == breached.c.incident_id)
+            .where(*shown)
+        )
+        or 0
     )
-    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.execute(base.order_by(Obligation.due_at, Obligation.id).limit(LIST_LIMIT))
-    return count, [Breach(incident, as_deadline(ob)) for ob, incident in rows.all()]
+    first = (
+        select(breached.c.id)
+        .join(Incident, Incident.id == breached.c.incident_id)
+        .where(*shown)
+        .order_by(breached.c.due_at, breached.c.id)
+        .limit(LIST_LIMIT)
+    )
+    ids = list(session.scalars(first))
+    rows = {
+        ob.id: (ob, incident)
+        for ob, incident in session.execute(
+            select(Obligation, Incident)
+            .join(Incident, Incident.id == Obligation.incident_id)
+            .where(Obligation.id.in_(ids))
+        ).all()
+    }
+    return count, [Breach(rows[i][1], as_deadline(rows[i][0])) for i in ids if i in rows]
 
 
 # Today's figures read every incident; recomputing them on each refresh of each open
