@@ -8,7 +8,7 @@ else reads what their departments may see.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -139,10 +139,18 @@ def from_held(person_id: int, is_admin: bool, rows: Iterable[HeldRow]) -> Capabi
 
 def capabilities(session: Session, person: Person, at: datetime) -> Capabilities:
     """What ``person`` may do at ``at``: one statement for their positions, the kinds of
-    their departments and the departments their positions are in charge of."""
+    their departments and the departments their positions are in charge of; for one who
+    does not see everything, a second for the systems those departments use."""
     stmt = join_held(select(*HELD_COLUMNS).select_from(Person), Person.id, at)
     rows = session.execute(stmt.where(Person.id == person.id)).all()
-    return from_held(person.id, person.is_admin, (tuple(row) for row in rows))
+    caps = from_held(person.id, person.is_admin, (tuple(row) for row in rows))
+    depts = caps.department_ids | caps.charges
+    if caps.sees_all or not depts:
+        return caps
+    used = session.scalars(
+        select(system_users.c.system_id).where(system_users.c.department_id.in_(sorted(depts)))
+    )
+    return replace(caps, system_ids=frozenset(used))
 
 
 def visible_filter(caps: Capabilities) -> ColumnElement[bool]:

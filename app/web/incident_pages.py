@@ -16,6 +16,7 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -26,6 +27,7 @@ from app.web.actions import available_actions
 from app.web.clocks import incident_clocks
 from app.web.deadlines import deadlines_for
 from app.web.forms import impact_mapping, incident_mapping, local_input
+from app.web.incident_list import list_rows
 from app.web.receipts import receipts_context
 from app.web.session_scope import writing
 from app.web.translate import _
@@ -35,12 +37,14 @@ from incidents.errors import Forbidden, ValidationError
 from incidents.grading import GRADES, IMPACT_FIELDS, Impact, suggest
 from incidents.inputs import IncidentInput
 from incidents.lifecycle import STATUSES
-from incidents.models import CATEGORIES
+from incidents.models import CATEGORIES, Incident
 from incidents.org import Department, Person, System
 from incidents.queries import IncidentFilter, list_incidents, timeline
 from incidents.responsibility import responsible_for
 
 PAGE_SIZE = 50
+# The list shows each incident's responsible department, not its systems.
+LIST_LOAD = (selectinload(Incident.responsible_department),)
 
 # The impact form in the guide's order, grouped as a person reads an incident.
 IMPACT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -112,7 +116,12 @@ def incidents() -> str:
     flt = filter_from(request.args)
     before = request.args.get("before", "")
     page = list_incidents(
-        session, caps(), flt, limit=PAGE_SIZE, cursor=int(before) if before.isdigit() else None
+        session,
+        caps(),
+        flt,
+        limit=PAGE_SIZE,
+        cursor=int(before) if before.isdigit() else None,
+        load=LIST_LOAD,
     )
     args = request.args.to_dict(flat=False)
     args.pop("before", None)
@@ -124,9 +133,9 @@ def incidents() -> str:
     return render_template(
         "incidents/list.html",
         page=page,
+        rows=list_rows(page.items, deadlines_for(session, [i.id for i in page.items])),
         flt=flt,
         args=request.args,
-        deadlines=deadlines_for(session, [i.id for i in page.items]),
         next_url=next_url,
         first_url=url_for("web.incidents", **args) if before else None,  # type: ignore[arg-type]
         statuses=STATUSES,
