@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import ColumnElement, Insert, and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,8 +54,26 @@ def enabled_in_order(session: Session, person_id: int) -> list[tuple[str, int]]:
     return [(kind, did) for kind, did in rows if kind != INBOX]
 
 
+@dataclass(frozen=True)
+class _Queued:
+    """One notice to one person, waiting for :meth:`OutboxWriter.flush`."""
+
+    incident_id: int
+    timer_id: int
+    person_id: int
+    kind: str
+    fallback_of_id: int | None
+    receipt_id: int | None
+    payload_json: str
+    text_zh: str
+    text_en: str
+    only_channels: tuple[str, ...] | None
+
+
 class OutboxWriter:
-    """Collects notification rows for one transaction and inserts them at once."""
+    """Collects notification rows for one transaction and inserts them at once: the
+    destinations of every person told are read in one statement, the rows written in
+    one more."""
 
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
@@ -62,32 +81,36 @@ class OutboxWriter:
         self._rows: list[dict[str, Any]] = []
         self._first: dict[int, tuple[str, int] | None] = {}
         self._broadcast: list[tuple[str, int]] | None = None
+        self._queued: list[_Queued] = []
 
     def _load(self, person_ids: list[int]) -> None:
-        if self._broadcast is None:
-            rows = self.session.execute(
-                select(Destination.kind, Destination.id)
-                .where(
-                    Destination.person_id.is_(None),
-                    Destination.label == BROADCAST,
-                    Destination.enabled.is_(True),
-                )
-                .order_by(Destination.id)
-            ).all()
-            self._broadcast = _first_per_kind([(k, i) for k, i in rows])
-        missing = [p for p in person_ids if p not in self._first]
-        if not missing:
+        """Read the destinations of ``person_ids`` not read yet, and the broadcast ones
+        the first time: one statement for all of them."""
+        missing = sorted({p for p in person_ids if p not in self._first})
+        if not missing and self._broadcast is not None:
             return
-        for pid in missing:
-            self._first[pid] = None
-        personal = self.session.execute(
+        wanted: ColumnElement[bool] = Destination.person_id.in_(missing) if missing else false()
+        if self._broadcast is None:
+            wanted = or_(
+                wanted,
+                and_(Destination.person_id.is_(None), Destination.label == BROADCAST),
+            )
+        rows = self.session.execute(
             select(Destination.person_id, Destination.kind, Destination.id)
-            .where(Destination.person_id.in_(missing), Destination.enabled.is_(True))
+            .where(wanted, Destination.enabled.is_(True))
             .order_by(Destination.person_id, Destination.priority, Destination.id)
         ).all()
-        for owner, kind, did in personal:
-            if owner is not None and kind != INBOX and self._first.get(owner) is None:
+        for pid in missing:
+            self._first[pid] = None
+        broadcast: list[tuple[str, int]] = []
+        for owner, kind, did in rows:
+            if owner is None:
+                broadcast.append((kind, did))
+            elif kind != INBOX and self._first.get(owner) is None:
                 self._first[owner] = (kind, did)
+        if self._broadcast is None:
+            # In id order: the first of each kind is the one written.
+            self._broadcast = _first_per_kind(sorted(broadcast, key=lambda r: r[1]))
 
     def channels_for(self, person_id: int) -> list[tuple[str, int | None]]:
         """(channel kind, destination id) pairs a new notice to ``person_id`` goes to:
@@ -123,40 +146,70 @@ class OutboxWriter:
         only_channels: tuple[str, ...] | None = None,
         receipt_id: int | None = None,
     ) -> None:
-        """Queue one notice to ``person_id``: inbox, first destination, broadcasts."""
+        """Queue one notice to ``person_id``: inbox, first destination, broadcasts.
+
+        The destinations are read at :meth:`flush`, for every person queued at once."""
         body = json.dumps(dict(payload), ensure_ascii=False, default=str)
-        for channel, destination_id, clocked in self._targets(person_id):
-            if only_channels is not None and channel not in only_channels:
-                continue
-            self._rows.append(
-                {
-                    "incident_id": incident_id,
-                    "timer_id": timer_id,
-                    "person_id": person_id,
-                    "channel": channel,
-                    "destination_id": destination_id,
-                    "kind": kind,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": self.now,
-                    "last_error": "",
-                    "fallback_of_id": fallback_of_id,
-                    "fallback_since": self.now if clocked else None,
-                    "receipt_id": receipt_id,
-                    "payload_json": body,
-                    "text_zh": text_zh,
-                    "text_en": text_en,
-                    "created_at": self.now,
-                    "updated_at": self.now,
-                }
+        self._queued.append(
+            _Queued(
+                incident_id=incident_id,
+                timer_id=timer_id,
+                person_id=person_id,
+                kind=kind,
+                fallback_of_id=fallback_of_id,
+                receipt_id=receipt_id,
+                payload_json=body,
+                text_zh=text_zh,
+                text_en=text_en,
+                only_channels=only_channels,
             )
+        )
+
+    def _expand(self) -> None:
+        """The queued notices as rows, one per channel each person is reached on."""
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, []
+        self._load([q.person_id for q in queued])
+        for q in queued:
+            for channel, destination_id, clocked in self._targets(q.person_id):
+                if q.only_channels is not None and channel not in q.only_channels:
+                    continue
+                self._rows.append(
+                    {
+                        "incident_id": q.incident_id,
+                        "timer_id": q.timer_id,
+                        "person_id": q.person_id,
+                        "channel": channel,
+                        "destination_id": destination_id,
+                        "kind": q.kind,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": self.now,
+                        "last_error": "",
+                        "fallback_of_id": q.fallback_of_id,
+                        "fallback_since": self.now if clocked else None,
+                        "receipt_id": q.receipt_id,
+                        "payload_json": q.payload_json,
+                        "text_zh": q.text_zh,
+                        "text_en": q.text_en,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                    }
+                )
 
     def flush(self) -> int:
         """Insert what was queued; rows already there are skipped. Returns rows written."""
+        self._expand()
         if not self._rows:
             return 0
         rows, self._rows = self._rows, []
-        stmt = upsert_ignore(self.session).returning(Notification.id)
+        # NULLs rendered: every row the same columns, so one statement however they vary.
+        stmt = (
+            upsert_ignore(self.session)
+            .returning(Notification.id)
+            .execution_options(render_nulls=True)
+        )
         written = self.session.execute(stmt, rows).scalars().all()
         return len(written)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from config.policy import DEFAULT_CONFIRM_WITHIN, parse_duration
@@ -51,7 +51,7 @@ from escalation.models import (
     Timer,
 )
 from escalation.recipients import Recipient, Resolver
-from incidents.audit import Actor, record
+from incidents.audit import Actor, appending, record
 from incidents.models import Incident
 from incidents.org import Person
 
@@ -91,9 +91,91 @@ class Firing:
         self._clocks: dict[int, IncidentClock | None] = {}
         self._chains: dict[int, EscalationChain] = {}
         self._responders: dict[int, list[str]] = {}
-        # (timer, person, receipt): the inform notices to tie to their receipts at finish.
-        self._receipt_links: list[dict[str, int]] = []
         self._groups: list[dict[str, Any]] = []
+        self._group_destinations: dict[tuple[str, ...], list[Destination]] = {}
+        # Chains whose targets the resolver was told of (Resolver.expect).
+        self._expected: set[int] = set()
+        self._parsed: dict[int, list[dict[str, Any]]] = {}
+        # (chain, step) -> its receipts still open, read for a batch by ``prepare``.
+        self._open_steps: dict[tuple[int, int], list[Receipt]] = {}
+        # Held here so the identity map keeps them for ``session.get``.
+        self._held: list[object] = []
+
+    # --- a batch's reads at once ------------------------------------------------------
+
+    def prepare(self, timers: Sequence[Timer]) -> None:
+        """Read what firing ``timers`` will ask for, a statement per kind of row for
+        the whole batch: their incidents, chains, frozen clocks, obligations (the
+        nearest deadline, "reported", each warning's and breach's own), the receipts of
+        receipt timers and the open receipts of inform reminders; then the organisation
+        every target of them names (``Resolver.expect``). Firing reads the same rows
+        it would have read timer by timer — in the same transaction, only earlier —
+        and re-checks each timer's condition as it fires it."""
+        incident_ids = sorted({t.incident_id for t in timers} - set(self._incidents))
+        if incident_ids:
+            for incident in self.session.scalars(
+                select(Incident).where(Incident.id.in_(incident_ids))
+            ):
+                self._incidents[incident.id] = incident
+            found = {
+                c.incident_id: c
+                for c in self.session.scalars(
+                    select(IncidentClock).where(IncidentClock.incident_id.in_(incident_ids))
+                )
+            }
+            for incident_id in incident_ids:
+                self._clocks[incident_id] = found.get(incident_id)
+            for incident_id, obs in obligations.of_incidents(self.session, incident_ids).items():
+                self._held.extend(obs)
+                nearest = obligations.nearest_of(obs)
+                self._nearest[incident_id] = deadline_of(nearest) if nearest is not None else None
+                self._initial_done[incident_id] = obligations.initial_done_of(obs)
+        chain_ids = sorted(
+            {t.chain_id for t in timers if t.chain_id is not None} - set(self._chains)
+        )
+        if chain_ids:
+            for chain in self.session.scalars(
+                select(EscalationChain).where(EscalationChain.id.in_(chain_ids))
+            ):
+                self._chains[chain.id] = chain
+        receipt_ids = sorted({t.receipt_id for t in timers if t.receipt_id is not None})
+        if receipt_ids:
+            self._held.extend(
+                self.session.scalars(select(Receipt).where(Receipt.id.in_(receipt_ids)))
+            )
+        reminders: set[tuple[int, int]] = set()
+        for t in timers:
+            of = self._chains.get(t.chain_id) if t.chain_id is not None else None
+            if t.kind != "step" or not t.repeat_index or of is None or t.step_index is None:
+                continue
+            if self._is_inform(of, t.step_index):
+                reminders.add((of.id, t.step_index))
+        self._open_steps.update(receipts.open_for_steps(self.session, sorted(reminders)))
+        targets: set[str] = set()
+        for chain in self._chains.values():
+            if chain.id not in self._expected:
+                targets.update(self._chain_targets(chain))
+        # A breach tells the frozen policy's breach_notify; a warning the first page
+        # step's targets (from the incident's chain, read above for most).
+        for incident_id in sorted({t.incident_id for t in timers if t.kind == "breach"}):
+            clock = self._clocks.get(incident_id)
+            if clock is not None:
+                targets.update(clock.snapshot.get("breach_notify", ()))
+        self.resolver.expect(targets)
+
+    def _steps(self, chain: EscalationChain) -> list[dict[str, Any]]:
+        """The chain's steps, parsed once per firing (a batch fires many of one chain)."""
+        if chain.id not in self._parsed:
+            self._parsed[chain.id] = chain.steps
+        return self._parsed[chain.id]
+
+    def _is_inform(self, chain: EscalationChain, step_index: int) -> bool:
+        steps = self._steps(chain)
+        return 0 <= step_index < len(steps) and steps[step_index].get("kind") == "inform"
+
+    def _chain_targets(self, chain: EscalationChain) -> list[str]:
+        self._expected.add(chain.id)
+        return [t for step in self._steps(chain) for t in step.get("notify", ())]
 
     # --- lookups --------------------------------------------------------------------
 
@@ -159,7 +241,11 @@ class Firing:
         incident = self._incident(timer.incident_id)
         assert timer.chain_id is not None and timer.step_index is not None
         chain = self._chain(timer.chain_id)
-        if chain.steps[timer.step_index].get("kind") == "inform":
+        if chain.id not in self._expected:
+            # The first step of a chain fired here: its later steps (the inform at
+            # open) name more positions; read them all with this one's.
+            self.resolver.expect(self._chain_targets(chain))
+        if self._steps(chain)[timer.step_index].get("kind") == "inform":
             return self._inform_step(timer, incident, chain)
         reason = ""
         if incident.status in ("resolved", "closed"):
@@ -175,7 +261,7 @@ class Firing:
         if reason:
             self._cancel(timer, reason)
             return False
-        step = chain.steps[timer.step_index]
+        step = self._steps(chain)[timer.step_index]
         recipients, unresolved = self.resolver.resolve(step["notify"], incident)
         notice = Notice(
             "step",
@@ -191,7 +277,7 @@ class Firing:
     def _inform_step(self, timer: Timer, incident: Incident, chain: EscalationChain) -> bool:
         """Tell the step's leaders; each confirms receipt (see the module doc)."""
         assert timer.step_index is not None
-        step = chain.steps[timer.step_index]
+        step = self._steps(chain)[timer.step_index]
         within = parse_duration(
             step.get("confirm_within", DEFAULT_CONFIRM_WITHIN), key="confirm_within"
         )
@@ -199,19 +285,24 @@ class Firing:
         links: dict[int, int] = {}
         if not timer.repeat_index:
             told: list[Recipient] = []
-            for r in recipients:
-                receipt, _ = receipts.open_receipt(
-                    self.session,
-                    incident_id=incident.id,
-                    person_id=r.person_id,
-                    source="step",
-                    key=receipts.step_key(chain.id, timer.step_index, r.person_id),
-                    target=r.target,
-                    confirm_within=within,
-                    now=self.now,
-                    chain_id=chain.id,
-                    step_index=timer.step_index,
-                )
+            opened = receipts.open_receipts(
+                self.session,
+                [
+                    receipts.Opening(
+                        incident_id=incident.id,
+                        person_id=r.person_id,
+                        source="step",
+                        key=receipts.step_key(chain.id, timer.step_index, r.person_id),
+                        target=r.target,
+                        confirm_within=within,
+                        chain_id=chain.id,
+                        step_index=timer.step_index,
+                    )
+                    for r in recipients
+                ],
+                now=self.now,
+            )
+            for r, (receipt, _) in zip(recipients, opened, strict=True):
                 if receipt.confirmed_at is not None:
                     continue  # told already ("escalate now") and confirmed
                 links[r.person_id] = receipt.id
@@ -220,7 +311,12 @@ class Firing:
         else:
             # A reminder reaches only those whose receipt is still open: the people told
             # the first time, whoever holds the post now.
-            waiting = receipts.open_for_step(self.session, chain.id, timer.step_index)
+            pair = (chain.id, timer.step_index)
+            waiting = (
+                self._open_steps.pop(pair)
+                if pair in self._open_steps
+                else receipts.open_for_step(self.session, chain.id, timer.step_index)
+            )
             if not waiting:
                 self._cancel(timer, "every recipient confirmed receipt")
                 return False
@@ -262,23 +358,25 @@ class Firing:
             receipt.person_id,
             already=receipts.lineage(self.session, receipt),
         )
-        links: dict[int, int] = {}
-        recipients: list[Recipient] = []
-        for target, p in targets:
-            opened, _ = receipts.open_receipt(
-                self.session,
-                incident_id=incident.id,
-                person_id=p.id,
-                source="escalated",
-                key=receipts.escalated_key(receipt.id, p.id),
-                target=target,
-                confirm_within=within,
-                now=self.now,
-                report_id=receipt.report_id,
-                escalated_from_id=receipt.id,
-            )
-            links[p.id] = opened.id
-            recipients.append(Recipient(target, p.id, p.login, p.name, p.language))
+        opened = receipts.open_receipts(
+            self.session,
+            [
+                receipts.Opening(
+                    incident_id=incident.id,
+                    person_id=p.id,
+                    source="escalated",
+                    key=receipts.escalated_key(receipt.id, p.id),
+                    target=target,
+                    confirm_within=within,
+                    report_id=receipt.report_id,
+                    escalated_from_id=receipt.id,
+                )
+                for target, p in targets
+            ],
+            now=self.now,
+        )
+        links = {p.id: o.id for (_, p), (o, _) in zip(targets, opened, strict=True)}
+        recipients = [Recipient(target, p.id, p.login, p.name, p.language) for target, p in targets]
         notice = Notice(
             "inform",
             deadline=self.nearest(incident.id),
@@ -324,20 +422,23 @@ class Firing:
         self.session.flush()
         recipients, unresolved = self.resolver.resolve(list(targets), incident)
         recipients = [r for r in recipients if r.person_id != exclude]
-        links: dict[int, int] = {}
-        for r in recipients:
-            receipt, _ = receipts.open_receipt(
-                self.session,
-                incident_id=incident.id,
-                person_id=r.person_id,
-                source="report",
-                key=receipts.report_key(report_id, r.person_id),
-                target=r.target,
-                confirm_within=confirm_within,
-                now=self.now,
-                report_id=report_id,
-            )
-            links[r.person_id] = receipt.id
+        opened = receipts.open_receipts(
+            self.session,
+            [
+                receipts.Opening(
+                    incident_id=incident.id,
+                    person_id=r.person_id,
+                    source="report",
+                    key=receipts.report_key(report_id, r.person_id),
+                    target=r.target,
+                    confirm_within=confirm_within,
+                    report_id=report_id,
+                )
+                for r in recipients
+            ],
+            now=self.now,
+        )
+        links = {r.person_id: o.id for r, (o, _) in zip(recipients, opened, strict=True)}
         notice = Notice(
             "report",
             extra={
@@ -364,13 +465,18 @@ class Firing:
         named group destination (no person; a group confirms nothing)."""
         if not names:
             return
-        found = self.session.scalars(
-            select(Destination).where(
-                Destination.person_id.is_(None),
-                Destination.label.in_(list(names)),
-                Destination.enabled.is_(True),
+        key = tuple(sorted(set(names)))
+        if key not in self._group_destinations:
+            self._group_destinations[key] = list(
+                self.session.scalars(
+                    select(Destination).where(
+                        Destination.person_id.is_(None),
+                        Destination.label.in_(key),
+                        Destination.enabled.is_(True),
+                    )
+                )
             )
-        ).all()
+        found = self._group_destinations[key]
         incident = self._incident(timer.incident_id)
         text_zh, text_en, payload = render(incident, notice, self.tz(incident.id))
         body = json.dumps(payload, ensure_ascii=False, default=str)
@@ -482,11 +588,8 @@ class Firing:
                 text_zh=text_zh,
                 text_en=text_en,
                 payload=payload,
+                receipt_id=links.get(r.person_id) if links else None,
             )
-            if links and r.person_id in links:
-                self._receipt_links.append(
-                    {"tid": timer.id, "pid": r.person_id, "rid": links[r.person_id]}
-                )
         self.stats.fired += 1
         event: dict[str, object] = {
             "timer": timer.id,
@@ -549,26 +652,21 @@ class Firing:
         return timer
 
     def finish(self, actor: Actor) -> FireStats:
-        """Insert the queued outbox rows and append the audit events; call once, last."""
+        """Insert the queued outbox rows and append the audit events; call once, last.
+
+        The events go in under one lock of the chain's head (``incidents.audit.appending``;
+        inside a caller's own ``appending`` they join its batch)."""
+        with self.session.no_autoflush, appending(self.session):
+            self._finish(actor)
+        return self.stats
+
+    def _finish(self, actor: Actor) -> None:
         self.session.flush()
         self.stats.notifications += self.outbox.flush()
         if self._groups:
             written = self.session.execute(_notification_insert(), self._groups)
             self.stats.notifications += max(int(written.rowcount), 0)  # type: ignore[attr-defined]
             self._groups.clear()
-        if self._receipt_links:
-            notes = Notification.__table__
-            assert isinstance(notes, Table)
-            self.session.connection().execute(
-                update(notes)
-                .where(
-                    notes.c.timer_id == bindparam("tid"),
-                    notes.c.person_id == bindparam("pid"),
-                )
-                .values(receipt_id=bindparam("rid")),
-                self._receipt_links,
-            )
-            self._receipt_links.clear()
         for ob in sorted(self._missed, key=lambda o: o.id):
             record(
                 self.session,
@@ -593,7 +691,6 @@ class Firing:
             )
         self._missed.clear()
         self._events.clear()
-        return self.stats
 
 
 def _notification_insert() -> Any:

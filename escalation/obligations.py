@@ -34,12 +34,33 @@ def unfulfilled(session: Session, incident_id: int) -> list[Obligation]:
     return [o for o in of_incident(session, incident_id) if o.status in UNFULFILLED]
 
 
+def of_incidents(session: Session, incident_ids: Sequence[int]) -> dict[int, list[Obligation]]:
+    """Every obligation of each of ``incident_ids``, in id order, in one statement (a
+    sweep's batch reads its incidents' deadlines at once)."""
+    out: dict[int, list[Obligation]] = {i: [] for i in incident_ids}
+    if not out:
+        return out
+    stmt = select(Obligation).where(Obligation.incident_id.in_(out)).order_by(Obligation.id)
+    for ob in session.scalars(stmt):
+        out[ob.incident_id].append(ob)
+    return out
+
+
 def initial_done(session: Session, incident_id: int) -> bool:
     """Every obligation counted from detection has a filing (or is waived): the
     ``until = "reported"`` condition."""
-    return all(
-        o.status in FULFILLED for o in of_incident(session, incident_id) if o.start == "detected"
-    )
+    return initial_done_of(of_incident(session, incident_id))
+
+
+def initial_done_of(obs: Sequence[Obligation]) -> bool:
+    """:func:`initial_done` of one incident's obligations already read."""
+    return all(o.status in FULFILLED for o in obs if o.start == "detected")
+
+
+def nearest_of(obs: Sequence[Obligation]) -> Obligation | None:
+    """:func:`nearest_pending` of one incident's obligations already read."""
+    pending = [(o.due_at, o.id, o) for o in obs if o.status == "pending" and o.due_at is not None]
+    return min(pending, key=lambda t: (t[0], t[1]), default=(None, None, None))[2]
 
 
 def nearest_pending(session: Session, incident_id: int) -> Obligation | None:

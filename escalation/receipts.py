@@ -15,6 +15,7 @@ Contract: :func:`confirm` is a use case (compare-and-set, audited); the rest are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,6 +47,22 @@ def escalated_key(from_id: int, person_id: int) -> str:
     return f"escalated:{from_id}:{person_id}"
 
 
+@dataclass(frozen=True)
+class Opening:
+    """One receipt to open (see :func:`open_receipts`)."""
+
+    incident_id: int
+    person_id: int
+    source: str
+    key: str
+    target: str
+    confirm_within: timedelta
+    chain_id: int | None = None
+    step_index: int | None = None
+    report_id: int | None = None
+    escalated_from_id: int | None = None
+
+
 def open_receipt(
     session: Session,
     *,
@@ -66,45 +83,108 @@ def open_receipt(
     Returns the receipt and whether it was opened by this call (a repeat of the same
     inform finds the one already open).
     """
-    values = {
-        "incident_id": incident_id,
-        "person_id": person_id,
-        "source": source,
-        "key": key,
-        "target": target[:64],
-        "chain_id": chain_id,
-        "step_index": step_index,
-        "report_id": report_id,
-        "escalated_from_id": escalated_from_id,
-        "confirm_within": format_duration(confirm_within),
-        "informed_at": now,
-        "confirmed_via": "",
-        "created_at": now,
-    }
+    opening = Opening(
+        incident_id=incident_id,
+        person_id=person_id,
+        source=source,
+        key=key,
+        target=target,
+        confirm_within=confirm_within,
+        chain_id=chain_id,
+        step_index=step_index,
+        report_id=report_id,
+        escalated_from_id=escalated_from_id,
+    )
+    return open_receipts(session, [opening], now=now)[0]
+
+
+def open_receipts(
+    session: Session, openings: Sequence[Opening], *, now: datetime
+) -> list[tuple[Receipt, bool]]:
+    """:func:`open_receipt` for several keys at once, in their order: one multi-row
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` opens the new ones, a second statement
+    reads only those already open, and the new ones' confirm timers are added to the
+    session (written with the session's next flush, in one statement)."""
+    if not openings:
+        return []
+    rows = [
+        {
+            "incident_id": o.incident_id,
+            "person_id": o.person_id,
+            "source": o.source,
+            "key": o.key,
+            "target": o.target[:64],
+            "chain_id": o.chain_id,
+            "step_index": o.step_index,
+            "report_id": o.report_id,
+            "escalated_from_id": o.escalated_from_id,
+            "confirm_within": format_duration(o.confirm_within),
+            "informed_at": now,
+            "confirmed_via": "",
+            "created_at": now,
+        }
+        for o in openings
+    ]
     insert = (
         postgresql.insert(Receipt)
         if session.get_bind().dialect.name == "postgresql"
         else sqlite.insert(Receipt)
     )
-    new_id = session.scalar(
-        insert.values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(Receipt.id)
+    stmt = (
+        insert.on_conflict_do_nothing(index_elements=["key"])
+        .returning(Receipt)
+        .execution_options(render_nulls=True)
     )
-    receipt = session.scalars(select(Receipt).where(Receipt.key == key)).one()
-    if new_id is None:
-        return receipt, False
-    session.add(
-        Timer(
-            incident_id=incident_id,
-            kind="receipt",
-            due_at=now + confirm_within,
-            status="pending",
-            receipt_id=receipt.id,
-            cancel_reason="",
-            note="",
-            created_at=now,
+    opened = {r.key: r for r in session.scalars(stmt, rows)}
+    # Only the keys open already are read back (none, when every receipt is new).
+    known: dict[str, Receipt] = {}
+    already = sorted({o.key for o in openings} - set(opened))
+    if already:
+        known = {r.key: r for r in session.scalars(select(Receipt).where(Receipt.key.in_(already)))}
+    out: list[tuple[Receipt, bool]] = []
+    for o in openings:
+        if o.key in opened:
+            receipt = opened.pop(o.key)
+            out.append((receipt, True))
+            known[o.key] = receipt
+            session.add(
+                Timer(
+                    incident_id=o.incident_id,
+                    kind="receipt",
+                    due_at=now + o.confirm_within,
+                    status="pending",
+                    receipt_id=receipt.id,
+                    cancel_reason="",
+                    note="",
+                    created_at=now,
+                )
+            )
+        else:
+            out.append((known[o.key], False))
+    return out
+
+
+def open_for_steps(
+    session: Session, steps: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[Receipt]]:
+    """:func:`open_for_step` of several (chain, step) pairs, in one statement."""
+    out: dict[tuple[int, int], list[Receipt]] = {pair: [] for pair in steps}
+    if not out:
+        return out
+    found = session.scalars(
+        select(Receipt)
+        .where(
+            Receipt.chain_id.in_({c for c, _ in out}),
+            Receipt.source == "step",
+            Receipt.confirmed_at.is_(None),
         )
+        .order_by(Receipt.id)
     )
-    return receipt, True
+    for r in found:
+        pair = (r.chain_id, r.step_index)
+        if pair[0] is not None and pair[1] is not None and pair in out:
+            out[(pair[0], pair[1])].append(r)
+    return out
 
 
 def escalation_targets(

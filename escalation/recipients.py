@@ -21,14 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from config.policy import ON_DUTY_PREFIX, PERSON_PREFIX
 from incidents.models import Incident
-from incidents.org import Person
+from incidents.org import Person, Position
 from incidents.responsibility import deputies_in_charge, holders, responsible_for
-from incidents.rosters import FALLBACK_POSITION, on_duty
+from incidents.rosters import FALLBACK_POSITION, Roster, on_duty
 
 
 @dataclass(frozen=True)
@@ -63,18 +63,82 @@ class Resolver:
         self._logins: dict[str, Person | None] = {}
         self._ladders: dict[int | None, list[Person]] = {}
         self._on_duty: dict[str, tuple[list[Person], str | None]] = {}
+        # Duty roles known to have no roster (read by :meth:`expect`).
+        self._no_roster: set[str] = set()
+        # (role, department) -> holders, for the department heads read by ``expect``.
+        self._heads: dict[int, list[Person]] | None = None
+
+    def expect(self, targets: Iterable[str]) -> None:
+        """Read at once what ``targets`` will ask for: the holders of every position
+        named (and of the duty rosters' fallback positions, and every department's
+        head), which duty roles have a roster at all, and the people named by login —
+        three statements for a sweep's whole batch, where asking target by target
+        costs one or two each. Resolution itself is unchanged: the same answers, read
+        earlier in the same transaction."""
+        roles: set[str] = set()
+        duty: set[str] = set()
+        logins: set[str] = set()
+        heads = False
+        for target in targets:
+            if target.startswith(PERSON_PREFIX):
+                login = target.removeprefix(PERSON_PREFIX)
+                if login not in self._logins:
+                    logins.add(login)
+            elif target.startswith(ON_DUTY_PREFIX):
+                role = target.removeprefix(ON_DUTY_PREFIX)
+                if role not in self._on_duty and role in FALLBACK_POSITION:
+                    duty.add(role)
+                    roles.add(FALLBACK_POSITION[role])
+            elif target == "responsible_department_head":
+                heads = self._heads is None
+            elif target != "deputy_director_in_charge":
+                roles.add(target)
+        roles -= set(self._roles)
+        if duty:
+            rostered = set(self.session.scalars(select(Roster.role).where(Roster.role.in_(duty))))
+            self._no_roster |= duty - rostered
+        if heads:
+            roles.add("department_head")
+        if roles:
+            found: dict[str, list[Person]] = {role: [] for role in roles}
+            by_department: dict[int, list[Person]] = {}
+            rows = self.session.execute(
+                select(Position.role, Position.department_id, Person)
+                .join(Person, Person.id == Position.person_id)
+                .where(
+                    Position.role.in_(roles),
+                    Position.valid_from <= self.at,
+                    or_(Position.valid_until.is_(None), Position.valid_until > self.at),
+                    Person.active.is_(True),
+                )
+                .order_by(Position.valid_from, Person.id)
+            ).all()
+            for role, department_id, person in rows:
+                found[role].append(person)
+                if role == "department_head" and department_id is not None:
+                    by_department.setdefault(department_id, []).append(person)
+            for role, people in found.items():
+                self._roles[role] = _unique(people)
+            if heads:
+                self._heads = {d: _unique(p) for d, p in by_department.items()}
+        if logins:
+            for login in logins:
+                self._logins[login] = None
+            for person in self.session.scalars(
+                select(Person).where(Person.login.in_(logins), Person.active.is_(True))
+            ):
+                self._logins[person.login] = person
 
     def on_duty(self, role: str) -> tuple[list[Person], str | None]:
         """Who the ``role`` roster has on duty now, or — with nobody on the roster — the
         holders of its fallback position, with that position's name."""
         if role not in self._on_duty:
-            person = on_duty(self.session, role, self.at)
+            person = None if role in self._no_roster else on_duty(self.session, role, self.at)
             if person is not None:
                 self._on_duty[role] = ([person], None)
             else:
                 position = FALLBACK_POSITION[role]
-                found = holders(self.session, position, self.at)
-                self._on_duty[role] = (_unique(p for _, p in found), position)
+                self._on_duty[role] = (self._holders(position), position)
         return self._on_duty[role]
 
     def persons(self, target: str, incident: Incident) -> list[Person]:
@@ -95,6 +159,9 @@ class Resolver:
                 return []
             key = (target, department_id)
             if key not in self._relative:
+                if target == "responsible_department_head" and self._heads is not None:
+                    self._relative[key] = self._heads.get(department_id, [])
+                    return self._relative[key]
                 if target == "responsible_department_head":
                     found = holders(
                         self.session, "department_head", self.at, department_id=department_id
@@ -103,10 +170,13 @@ class Resolver:
                     found = deputies_in_charge(self.session, department_id, self.at)
                 self._relative[key] = _unique(person for _, person in found)
             return self._relative[key]
-        if target not in self._roles:
-            found = holders(self.session, target, self.at)
-            self._roles[target] = _unique(person for _, person in found)
-        return self._roles[target]
+        return self._holders(target)
+
+    def _holders(self, role: str) -> list[Person]:
+        if role not in self._roles:
+            found = holders(self.session, role, self.at)
+            self._roles[role] = _unique(person for _, person in found)
+        return self._roles[role]
 
     def resolve(
         self, targets: list[str] | tuple[str, ...], incident: Incident

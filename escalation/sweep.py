@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.policy import Policy
 from escalation.firing import Firing
 from escalation.models import PENDING_TIMER, Timer
-from incidents.audit import Actor, system_actor
+from incidents.audit import Actor, appending, system_actor
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,14 @@ def sweep(
         timers = due_timers(session, now=now, batch=batch)
         if not timers:
             return SweepResult(0, 0, 0, 0, more=False)
-        firing = Firing(session, now=now, default_tz=policy.tz)
-        for timer in timers:
-            firing.fire(timer)
-        stats = firing.finish(actor or system_actor("worker"))
+        # Set-based: the batch's rows and the organisation are read up front, nothing
+        # is flushed before a lookup, and the audit events go in under one head lock.
+        with session.no_autoflush, appending(session):
+            firing = Firing(session, now=now, default_tz=policy.tz)
+            firing.prepare(timers)
+            for timer in timers:
+                firing.fire(timer)
+            stats = firing.finish(actor or system_actor("worker"))
     return SweepResult(
         len(timers), stats.fired, stats.cancelled, stats.notifications, more=len(timers) == batch
     )
