@@ -10,8 +10,10 @@ import json
 import math
 import operator
 import os
+import signal
 import statistics
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -260,6 +262,14 @@ def _met(m: bool | None, goal: str) -> str:
     return {True: "met", False: "NOT MET", None: "not measured"}[m]
 
 
+class Stopped(Exception):
+    """The bench was told to stop (SIGTERM) before it finished."""
+
+
+def _stopped(signum: int, _frame: Any) -> None:
+    raise Stopped(f"signal {signum}: stopped before the end")
+
+
 @dataclass
 class Report:
     """What one bench measured: its rows, notes and the machine's state.
@@ -282,6 +292,10 @@ class Report:
     failed: bool = False
 
     def __enter__(self) -> Report:
+        # bench/run.py stops a bench past its time cap with SIGTERM: turn it into an
+        # exception, so that what was measured is still written (main thread only).
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _stopped)
         return self
 
     def __exit__(

@@ -107,3 +107,14 @@ def test_a_bench_that_fails_part_way_still_writes_its_rows(tmp_path: Path) -> No
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["failed"] is True and data["rows"][0]["met"] is True
     assert "postgresql went away" in data["notes"][0]
+
+
+def test_a_goal_of_a_bench_stopped_part_way_is_partial() -> None:
+    from dataclasses import asdict
+
+    from run import Outcome, summary
+
+    rows = [asdict(Row("lag p99", "sqlite", 1.2, "s", goal="lag_p99"))]
+    stopped = Outcome("lag_bench.py", None, 70.0, {"rows": rows}, "stopped after its cap")
+    lines, measured, _met = summary([stopped])
+    assert any(line.endswith("met (partial)") for line in lines) and not measured
