@@ -23,6 +23,7 @@ from escalation.frozen import freeze, get_clock, grade_policy, zone
 from escalation.models import EscalationChain, IncidentClock, Obligation, Timer
 from incidents.audit import Actor, appending, record
 from incidents.models import Incident
+from incidents.rows import adopt, table_of
 
 
 def start(
@@ -59,17 +60,7 @@ def start(
                 )
                 or 0
             )
-        chain = EscalationChain(
-            incident_id=incident.id,
-            generation=generation,
-            grade=incident.grade,
-            steps_json=json.dumps([s.to_dict() for s in gp.chain], ensure_ascii=False),
-            reason="opened",
-            started_at=now,
-            end_reason="",
-        )
-        session.add(chain)
-        session.flush()
+        chain = _insert_chain(session, incident, gp, generation, now)
         timers = [
             _timer_row(incident.id, kind, at, now, obligation_id=ob_id, fraction=fraction)
             for ob_id, kind, at, fraction in _alerts(obs, gp.warn_at, now)
@@ -115,6 +106,27 @@ def start(
             firing.fire(timer)
         firing.finish(actor)
     return clock
+
+
+def _insert_chain(
+    session: Session, incident: Incident, gp: GradePolicy, generation: int, now: datetime
+) -> EscalationChain:
+    """The incident's chain: one INSERT, held by the session as loaded (the firing reads it)."""
+    row: dict[str, Any] = {
+        "incident_id": incident.id,
+        "generation": generation,
+        "grade": incident.grade,
+        "steps_json": json.dumps([s.to_dict() for s in gp.chain], ensure_ascii=False),
+        "reason": "opened",
+        "started_at": now,
+        "acknowledged_at": None,
+        "acknowledged_by_id": None,
+        "ended_at": None,
+        "end_reason": "",
+    }
+    table = table_of(EscalationChain)
+    row["id"] = session.execute(insert(table).returning(table.c.id), row).scalar_one()
+    return adopt(session, EscalationChain, row)
 
 
 def _create_obligations(

@@ -13,30 +13,33 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from config.policy import GradePolicy, Policy
 from escalation.models import IncidentClock
 from incidents.models import Incident
+from incidents.rows import adopt, table_of
 
 
 def freeze(session: Session, incident: Incident, policy: Policy, now: datetime) -> IncidentClock:
-    """Store the snapshot of ``incident``'s grade; the handling target counts from detection."""
+    """Store the snapshot of ``incident``'s grade; the handling target counts from detection.
+
+    One INSERT; the clock is held by the session as loaded (``incidents.rows.adopt``)."""
     gp = policy.grade(incident.grade)
-    clock = IncidentClock(
-        incident_id=incident.id,
-        grade=incident.grade,
-        snapshot_json=json.dumps(gp.to_dict(), ensure_ascii=False),
-        reporter_category=policy.reporter_category,
-        timezone=policy.timezone,
-        handling_due_at=incident.detected_at + gp.handling_target,
-        handled_promptly=None,
-        started_at=now,
-        updated_at=now,
-    )
-    session.add(clock)
-    session.flush()
-    return clock
+    row = {
+        "incident_id": incident.id,
+        "grade": incident.grade,
+        "snapshot_json": json.dumps(gp.to_dict(), ensure_ascii=False),
+        "reporter_category": policy.reporter_category,
+        "timezone": policy.timezone,
+        "handling_due_at": incident.detected_at + gp.handling_target,
+        "handled_promptly": None,
+        "started_at": now,
+        "updated_at": now,
+    }
+    session.execute(insert(table_of(IncidentClock)), row)
+    return adopt(session, IncidentClock, row)
 
 
 def refreeze(clock: IncidentClock, grade: str, gp: GradePolicy, now: datetime) -> None:

@@ -94,11 +94,13 @@ HeldRow = tuple[str | None, int | None, str | None, int | None]
 
 
 def join_held(
-    stmt: Select[Any], person_id: ColumnElement[int] | InstrumentedAttribute[int], at: datetime
+    stmt: Select[Any],
+    person_id: ColumnElement[int] | InstrumentedAttribute[int],
+    at: datetime | ColumnElement[datetime],
 ) -> Select[Any]:
     """``stmt`` outer-joined to the positions ``person_id`` holds at ``at``, their
     departments and the departments they are in charge of (``HELD_COLUMNS``): a person
-    who holds none gives one row of NULLs."""
+    who holds none gives one row of NULLs. ``at`` may be a bound parameter."""
     held = (
         (Position.person_id == person_id)
         & (Position.valid_from <= at)

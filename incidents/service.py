@@ -12,37 +12,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents import lifecycle
 from incidents.audit import Actor, record
 from incidents.errors import Conflict, NotFound, ValidationError
 from incidents.grading import GRADE_RANK, Impact, below_suggestion, suggest
 from incidents.inputs import IncidentInput
-from incidents.models import GradeChange, Incident, IncidentCounter
+from incidents.models import GradeChange, Incident, incident_systems
+from incidents.numbering import insert_numbered
 from incidents.org import Department, Person, System
-
-
-def _next_number(session: Session, year: int) -> tuple[int, str]:
-    """Take the next number of ``year``; gap-free because it commits with the incident.
-
-    The counter row is locked by the upsert until the transaction ends, so concurrent
-    creators queue on it (PostgreSQL row lock; SQLite holds the write lock anyway).
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    # One statement: the year's first number inserts the row, every later one bumps it.
-    stmt = upsert(IncidentCounter).values(year=year, last=1)
-    seq = session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[IncidentCounter.year], set_={"last": IncidentCounter.last + 1}
-        ).returning(IncidentCounter.last)
-    ).scalar_one()
-    return seq, f"FH-{year}-{seq:04d}"
+from incidents.rows import adopt, table_of
 
 
 @dataclass(frozen=True)
@@ -140,44 +122,58 @@ def create_incident(
     if department_id is None and systems:
         department_id = systems[0].owner_department_id  # 谁主管谁负责
     year = now.astimezone(tz).year
-    seq, number = _next_number(session, year)
     suggested_grade, suggestion_json, below = _grading(impact, grade)
-    incident = Incident(
-        number=number,
-        year=year,
-        seq=seq,
-        title=data.title,
-        description=data.description or "",
-        category=data.category,
-        grade=grade,
-        status="new",
-        detected_at=data.detected_at,
-        occurred_at=data.occurred_at,
-        location=data.location or "",
-        responsible_department_id=department_id,
-        reporter_id=actor.person_id,
-        handling_lead_id=data.handling_lead_id,
-        caused_by_id=data.caused_by_id,
-        **_held(refs),
-        impact_json=json.dumps(impact.to_dict(), ensure_ascii=False),
-        suggested_grade=suggested_grade,
-        suggestion_json=suggestion_json,
-        below_suggestion=below,
-        created_at=now,
-        updated_at=now,
-        systems=systems,
-    )
-    session.add(incident)
-    session.flush()
-    session.add(
-        GradeChange(
-            incident_id=incident.id,
-            from_grade=None,
-            to_grade=grade,
-            reason=data.grade_reason or ("suggested" if data.grade is None else ""),
-            actor_id=actor.person_id,
-            at=now,
+    row: dict[str, Any] = {
+        "year": year,
+        "title": data.title,
+        "description": data.description or "",
+        "category": data.category,
+        "grade": grade,
+        "status": "new",
+        "detected_at": data.detected_at,
+        "occurred_at": data.occurred_at,
+        "location": data.location or "",
+        "responsible_department_id": department_id,
+        "reporter_id": actor.person_id,
+        "handling_lead_id": data.handling_lead_id,
+        "caused_by_id": data.caused_by_id,
+        "impact_json": json.dumps(impact.to_dict(), ensure_ascii=False),
+        "suggested_grade": suggested_grade,
+        "suggestion_json": suggestion_json,
+        "below_suggestion": below,
+        "acknowledged_at": None,
+        "acknowledged_by_id": None,
+        "handling_started_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "reopen_count": 0,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    # Numbered and inserted by Core statements (one on PostgreSQL); the object is held by
+    # the session as loaded, with the records it refers to, so nothing is read back.
+    incident_id, seq, number = insert_numbered(session, year, row)
+    if systems:
+        session.execute(
+            insert(incident_systems),
+            [{"incident_id": incident_id, "system_id": s.id} for s in systems],
         )
+    incident = adopt(session, Incident, {**row, "id": incident_id, "seq": seq, "number": number})
+    set_committed_value(incident, "systems", systems)
+    for name, held in _held(refs).items():
+        set_committed_value(incident, name, held)
+    # The first grade's record: nothing in the transaction reads it back as an object.
+    session.execute(
+        insert(table_of(GradeChange)),
+        {
+            "incident_id": incident.id,
+            "from_grade": None,
+            "to_grade": grade,
+            "reason": data.grade_reason or ("suggested" if data.grade is None else ""),
+            "actor_id": actor.person_id,
+            "at": now,
+        },
     )
     record(
         session,
