@@ -1,344 +1,268 @@
-"""Server time of the dashboard and the incident list with 100,000 incidents.
+"""The dashboard and the incident list over HTTP, at two sizes, cold and warm, both engines.
 
-On a fresh, migrated SQLite database with the demo organisation, bulk-insert
-``--incidents`` incidents (default 100,000) spread over three years: 1 % still open
-(every grade, some with a breached report), the rest closed with their reports met or
-late. Each incident has its clock, its escalation chain and its reporting obligations
-as the policy sets them, so the dashboard's joins see realistic tables.
+For each engine and each size (``--small-incidents``, default 100,000, and
+``--incidents``, default 1,000,000): a scratch database populated by
+``bench/populate.py`` around the wall clock's now, gunicorn serving the real
+application (two sync workers), and a separate client process (``bench/load_client.py``)
+asking, as the duty officer (who sees everything) and as a department head (whose
+visibility filter is the more expensive one):
 
-Then request, in-process through the WSGI app (so the figure is the server's time,
-without a network), as the duty officer (who sees everything) and as a department head
-(whose visibility filter is the more expensive one):
+- the dashboard page and its live JSON document (``DASHBOARD``: goal ``dashboard_p95``
+  at the large size);
+- the incident list's pages (:func:`list_pages`: the first page, goal ``list_p95`` at the
+  large size and ``list_growth`` from the small to the large; a search, ``search_growth``);
+- the yardstick: the same server's bare ``/healthz``, in the same run; each page's p95
+  is also given as a ratio to it.
 
-- the dashboard page and its live JSON document;
-- the incident list: the first page, a page deep in the record (keyset cursor at the
-  middle id), filtered by grade and status, filtered by a date range, and a text search.
+Cold: fresh gunicorn processes after the OS page cache was dropped (and PostgreSQL
+restarted only with ``--allow-pg-restart``: the server is shared), with no warm-up, so
+the first requests pay the cold reads; warm: after one round of warm-up. Each figure is
+measured ``--repeats`` times (``--rounds`` requests each, two client connections): the
+row gives the median p95 and the best, the note p50 and max; the load average is in the
+table's head and in a note per size. ``audit verify`` runs at the end of each engine.
 
-Each is requested ``--rounds`` times after one warm-up; it prints p50, p95 and max in
-milliseconds, and whether p95 is under the 200 ms target. The dashboard's figures are
-reused while the record has not changed (see ``app.web.dashboard.cached_figures``); the
-cost of recomputing them, paid once per change or per 30 s, is printed on its own line.
-
-    .venv/bin/python bench/ui_bench.py [--incidents 100000] [--rounds 40]
+    .venv/bin/python bench/ui_bench.py [--incidents 1000000] [--small-incidents 100000]
+        [--rounds 40] [--engine both] [--caches both] [--repeats 3] [--json out.json]
+    FENGHUO_AUDIT_KEY=… .venv/bin/python bench/ui_bench.py --populated URL  # measured as is
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import re
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:0] = [str(ROOT), str(BENCH)]
 
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+import harness  # noqa: E402
+from harness import Load, Report, Request, Row, Scratch  # noqa: E402
+from populate import PASSWORD, populate  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.extensions import Services  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
-from config.policy import Policy  # noqa: E402
-from config.settings import load_settings  # noqa: E402
-from escalation.models import EscalationChain, IncidentClock, Obligation  # noqa: E402
-from escalation.stats import figures  # noqa: E402
-from incidents.accounts import set_password  # noqa: E402
-from incidents.audit import system_actor  # noqa: E402
-from incidents.clock import FrozenClock  # noqa: E402
-from incidents.grading import GRADES  # noqa: E402
-from incidents.models import CATEGORIES, Incident, IncidentCounter  # noqa: E402
-from incidents.org import Department, Person  # noqa: E402
-from incidents.org_io import import_org  # noqa: E402
-
-PASSWORD = "bench-password"  # a throwaway database
-NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-TARGET_MS = 200.0
-BATCH = 5000
-# Most incidents are general; the serious grades are rare.
-GRADE_WEIGHTS = {"general": 80, "relatively_major": 15, "major": 4, "especially_major": 1}
+VIEWERS = {"duty officer": "duty", "department head": "trafhead"}
+YARDSTICK = "/healthz"
+CONCURRENCY = 2
+# Flask-Login's session protection ties a session to the client's User-Agent: the login
+# and the load client send the same one.
+AGENT = "fenghuo-ui-bench"
+_COLD_NOTES: set[str] = set()
 
 
-def _pick(n: int, weights: dict[str, int]) -> str:
-    total = sum(weights.values())
-    slot = (n * 7919) % total
-    for name, weight in weights.items():
-        if slot < weight:
-            return name
-        slot -= weight
-    return next(iter(weights))
+@dataclass(frozen=True)
+class Page:
+    """A page measured: its path, and the goals of issue 11 it counts for."""
+
+    path: str
+    goal: str = ""  # at the large size
+    growth_goal: str = ""  # p95 at the large size ÷ p95 at the small
 
 
-def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+DASHBOARD: dict[str, Page] = {
+    "dashboard": Page("/", goal="dashboard_p95"),
+    "dashboard live JSON": Page("/live/dashboard.json", goal="dashboard_p95"),
+}
 
 
-def populate(app: Flask, count: int) -> None:
-    """Bulk-insert ``count`` incidents with their clocks, chains and obligations."""
-    services: Services = app.extensions["fenghuo"]
-    policy: Policy = services.policy
-    with services.sessions() as s:
-        departments = list(s.scalars(select(Department.id).order_by(Department.id)))
-        reporter = s.scalars(select(Person.id).where(Person.login == "duty")).one()
-    categories = list(CATEGORIES)
-    open_every = 100  # 1 % open
-    span = timedelta(days=3 * 365)
-    snapshots = {g: json.dumps(policy.grade(g).to_dict(), ensure_ascii=False) for g in GRADES}
-    seq_by_year: dict[int, int] = {}
+def list_pages() -> dict[str, Page]:
+    """The incident list's pages (the list's own measures go here)."""
+    return {
+        "list: first page": Page("/incidents", goal="list_p95", growth_goal="list_growth"),
+        "list: search 勒索": Page("/incidents?q=%E5%8B%92%E7%B4%A2", growth_goal="search_growth"),
+    }
 
-    def incidents() -> Iterator[dict[str, Any]]:
-        for n in range(1, count + 1):
-            detected = NOW - span + span * (n / count) - timedelta(minutes=5)
-            grade = _pick(n, GRADE_WEIGHTS)
-            still_open = n % open_every == 0
-            year = detected.year
-            seq_by_year[year] = seq_by_year.get(year, 0) + 1
-            seq = seq_by_year[year]
-            acknowledged = None if still_open and n % 3 == 0 else detected + timedelta(minutes=7)
-            status = ("new" if acknowledged is None else "handling") if still_open else "closed"
-            resolved = None if still_open else detected + timedelta(hours=5)
-            yield {
-                "id": n,
-                "number": f"FH-{year}-{seq:05d}",
-                "year": year,
-                "seq": seq,
-                "title": f"监测告警 {n}：{CATEGORIES[categories[n % 10]][0]}",
-                "description": "",
-                "category": categories[n % 10],
-                "grade": grade,
-                "status": status,
-                "detected_at": detected,
-                "occurred_at": None,
-                "location": "",
-                "responsible_department_id": departments[n % len(departments)],
-                "reporter_id": reporter,
-                "handling_lead_id": None,
-                "caused_by_id": None,
-                "impact_json": "{}",
-                "suggested_grade": "general",
-                "suggestion_json": "{}",
-                "below_suggestion": False,
-                "acknowledged_at": acknowledged,
-                "acknowledged_by_id": reporter if acknowledged else None,
-                "handling_started_at": acknowledged,
-                "resolved_at": resolved,
-                "closed_at": resolved + timedelta(hours=1) if resolved else None,
-                "reopen_count": 0,
-                "version": 1,
-                "created_at": detected,
-                "updated_at": resolved or detected,
-            }
 
-    engine = services.engine
-    with engine.begin() as conn:
-        rows_by_id: dict[int, dict[str, Any]] = {}
-        for batch in _batches(incidents()):
-            conn.execute(insert(Incident), batch)
-            for row in batch:
-                rows_by_id[row["id"]] = {
-                    k: row[k]
-                    for k in ("grade", "status", "detected_at", "acknowledged_at", "resolved_at")
-                }
-        conn.execute(
-            insert(IncidentCounter), [{"year": y, "last": n} for y, n in seq_by_year.items()]
+def pages() -> dict[str, Page]:
+    return {**DASHBOARD, **list_pages()}
+
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def login(port: int, user: str) -> str:
+    """A session cookie of ``user`` (as a Cookie header's value), by the login form."""
+    import httpx
+
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"User-Agent": AGENT}
+    ) as client:
+        found = _TOKEN.search(client.get("/login").text)
+        assert found is not None, "no csrf token on the login page"
+        reply = client.post(
+            "/login",
+            data={"login": user, "password": PASSWORD, "csrf_token": found.group(1)},
+        )
+        assert reply.status_code in (302, 303), (user, reply.status_code)
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+@dataclass
+class Figures:
+    """One page's repeats: p50, p95 and max of each, in milliseconds."""
+
+    p50: list[float]
+    p95: list[float]
+    top: list[float]
+
+    def add(self, latencies: list[float]) -> None:
+        got = harness.percentiles(latencies)
+        self.p50.append(got.p50 * 1e3)
+        self.p95.append(got.p95 * 1e3)
+        self.top.append(max(latencies) * 1e3)
+
+    def note(self) -> str:
+        return (
+            f"p50 {statistics.median(self.p50):.0f} ms, max {max(self.top):.0f} ms "
+            f"over {len(self.p95)} repeats"
         )
 
-        def clocks() -> Iterator[dict[str, Any]]:
-            for n, row in rows_by_id.items():
-                gp = policy.grade(row["grade"])
-                due = row["detected_at"] + gp.handling_target
-                yield {
-                    "incident_id": n,
-                    "grade": row["grade"],
-                    "snapshot_json": snapshots[row["grade"]],
-                    "reporter_category": policy.reporter_category,
-                    "timezone": policy.timezone,
-                    "handling_due_at": due,
-                    "handled_promptly": None
-                    if row["resolved_at"] is None
-                    else row["resolved_at"] <= due,
-                    "started_at": row["detected_at"],
-                    "updated_at": row["detected_at"],
-                }
 
-        def chains() -> Iterator[dict[str, Any]]:
-            for n, row in rows_by_id.items():
-                steps = json.dumps([s.to_dict() for s in policy.grade(row["grade"]).chain])
-                yield {
-                    "incident_id": n,
-                    "generation": 1,
-                    "grade": row["grade"],
-                    "steps_json": steps,
-                    "reason": "opened",
-                    "started_at": row["detected_at"],
-                    "acknowledged_at": row["acknowledged_at"],
-                    "acknowledged_by_id": reporter if row["acknowledged_at"] else None,
-                    "ended_at": row["resolved_at"],
-                    "end_reason": "resolved" if row["resolved_at"] else "",
-                }
+def _measure(
+    load: Load, cache: str, engine: str, web: harness.Server, args: argparse.Namespace
+) -> list[float]:
+    if cache == "cold":
+        got, note = harness.measure_cold(
+            load,
+            pg=engine == "postgresql",
+            allow_pg_restart=args.allow_pg_restart,
+            servers=[web],
+        )
+        _COLD_NOTES.add(f"{engine} cold: {note}")
+    else:
+        got = harness.measure_warm(load)
+    if got.failed:
+        raise RuntimeError(f"{got.failed} answers not 200: {got.first_error}")
+    return got.latencies
 
-        def obligations() -> Iterator[dict[str, Any]]:
-            for n, row in rows_by_id.items():
-                for spec in policy.grade(row["grade"]).obligations:
-                    window = spec.window(policy.reporter_category)
-                    opened = row["detected_at"] if spec.start == "detected" else row["resolved_at"]
-                    due = opened + window if opened is not None else None
-                    if row["status"] == "closed":
-                        assert due is not None  # a closed incident was resolved
-                        late = n % 17 == 0
-                        status, fulfilled = (
-                            ("late", due + timedelta(minutes=30))
-                            if late
-                            else ("met", (opened or row["detected_at"]) + window / 2)
+
+def measure_size(
+    report: Report, db: Scratch, size: int, args: argparse.Namespace
+) -> dict[tuple[str, str, str], float]:
+    """Every page at one size on one engine: rows added; (page, viewer, cache) -> p95."""
+    found: dict[tuple[str, str, str], float] = {}
+    with harness.gunicorn(db, workers=2) as web:
+        cookies = {viewer: login(web.port, user) for viewer, user in VIEWERS.items()}
+        report.note(
+            f"{db.engine} {size:,}: load average "
+            + " ".join(f"{x:.2f}" for x in harness.loadavg())
+            + " before measuring"
+        )
+        for cache in harness.cache_modes(args.caches):
+            yard = Figures([], [], [])
+            for _ in range(args.repeats):
+                load = Load(
+                    web.port, [Request(YARDSTICK)], total=args.rounds, concurrency=CONCURRENCY
+                )
+                yard.add(_measure(load, cache, db.engine, web, args))
+            yard_p95 = statistics.median(yard.p95)
+            report.add(
+                Row.from_spread(
+                    f"{YARDSTICK} p95 (yardstick)",
+                    db.engine,
+                    harness.spread(yard.p95),
+                    unit="ms",
+                    cache=cache,
+                    size=f"{size:,}",
+                    note=yard.note(),
+                )
+            )
+            for name, page in pages().items():
+                for viewer, cookie in cookies.items():
+                    figures = Figures([], [], [])
+                    for _ in range(args.repeats):
+                        load = Load(
+                            web.port,
+                            [Request(page.path, headers={"Cookie": cookie, "User-Agent": AGENT})],
+                            total=args.rounds,
+                            concurrency=CONCURRENCY,
                         )
-                        breached = due if late else None
-                    elif due is not None and due <= NOW and n % 2 == 0:
-                        status, fulfilled, breached = "missed", None, due
-                    elif due is not None and due <= NOW:
-                        status, fulfilled, breached = "met", row["detected_at"] + window / 2, None
-                    else:
-                        status, fulfilled, breached = "pending", None, None
-                    yield {
-                        "incident_id": n,
-                        "name": spec.name,
-                        "to": spec.to,
-                        "title_zh": spec.title_zh,
-                        "title_en": spec.title_en,
-                        "start": spec.start,
-                        "window": "PT1H",
-                        "grade": row["grade"],
-                        "due_at": due,
-                        "status": status,
-                        "fulfilled_at": fulfilled,
-                        "report_id": None,
-                        "late_reason": "值班电话故障" if status == "late" else "",
-                        "breached_at": breached,
-                        "waived_reason": "",
-                        "created_at": row["detected_at"],
-                        "updated_at": row["detected_at"],
-                    }
-
-        for model, rows in (
-            (IncidentClock, clocks()),
-            (EscalationChain, chains()),
-            (Obligation, obligations()),
-        ):
-            for batch in _batches(rows):
-                conn.execute(insert(model), batch)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
+                        figures.add(_measure(load, cache, db.engine, web, args))
+                    large = size == args.incidents
+                    row = report.add(
+                        Row.from_spread(
+                            f"{name} p95 ({viewer})",
+                            db.engine,
+                            harness.spread(figures.p95),
+                            unit="ms",
+                            cache=cache,
+                            size=f"{size:,}",
+                            goal=page.goal if large else "",
+                            note=f"{figures.note()}; "
+                            f"÷ {YARDSTICK} {statistics.median(figures.p95) / yard_p95:.1f}",
+                        )
+                    )
+                    found[(name, viewer, cache)] = row.value
+    return found
 
 
-def login(app: Flask, login_name: str) -> FlaskClient:
-    client = app.test_client()
-    reply = client.post("/login", data={"login": login_name, "password": PASSWORD})
-    assert reply.status_code == 302, reply.status_code
-    return client
-
-
-def measure(call: Callable[[], Any], rounds: int) -> list[float]:
-    call()  # warm-up: templates compiled, caches filled
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def report(name: str, times: list[float]) -> bool:
-    ordered = sorted(times)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    ok = p95 < TARGET_MS
-    print(
-        f"  {name:<44} p50 {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   "
-        f"max {ordered[-1]:7.1f} ms   {'ok' if ok else 'OVER 200 ms'}"
-    )
-    return ok
+@contextmanager
+def _database(engine: str, size: int, args: argparse.Namespace) -> Iterator[Scratch]:
+    """A populated database: a scratch one, or ``--populated`` as it is."""
+    for url in args.populated:
+        if url.startswith("postgresql") == (engine == "postgresql"):
+            with tempfile.TemporaryDirectory(prefix="fenghuo-ui-bench-") as folder:
+                yield Scratch(engine, url, Path(folder))
+            return
+    with harness.scratch(engine, demo=False) as db:
+        started = time.perf_counter()
+        done = populate(db.url, size, seed=1, now=datetime.now(UTC))
+        print(
+            f"{engine}: {size:,} incidents ({done.open:,} open) populated in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        yield db
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--incidents", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=40)
+    harness.add_common_args(parser)
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--small-incidents", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=40, help="requests per measurement")
+    parser.add_argument(
+        "--populated",
+        action="append",
+        default=[],
+        help="measure this populated database (bench/populate.py --keep) at --incidents",
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="fenghuo-ui-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        upgrade(url)
-        clock = FrozenClock(NOW)
-        settings = load_settings(
-            {
-                "FENGHUO_DATABASE_URL": url,
-                "FENGHUO_INSTANCE_PATH": str(Path(tmp) / "instance"),
-                "FENGHUO_ENV": "test",
-                "FENGHUO_SECRET_KEY": "bench-" * 6,
-            }
-        )
-        app = create_app(settings, clock=clock, overrides={"WTF_CSRF_ENABLED": False})
-        services: Services = app.extensions["fenghuo"]
-        with services.sessions() as s, s.begin():
-            import_org(
-                s,
-                (ROOT / "app" / "demo" / "organisation.yaml").read_text(encoding="utf-8"),
-                actor=system_actor("cli"),
-                now=NOW,
-            )
-            for person in s.scalars(select(Person).where(Person.login.in_(("duty", "trafhead")))):
-                set_password(
-                    s, person=person, password=PASSWORD, actor=system_actor("cli"), now=NOW
-                )
-        started = time.perf_counter()
-        populate(app, args.incidents)
-        print(
-            f"{args.incidents:,} incidents inserted in {time.perf_counter() - started:.1f} s "
-            f"(SQLite, {1 + args.incidents // 100:,} open)"
-        )
-        with services.sessions() as s:
-            begun = time.perf_counter()
-            figures(s, now=NOW, tz=services.policy.tz)
-            cold = (time.perf_counter() - begun) * 1000
-        print(
-            f"  today's figures recomputed (escalation.stats.figures): {cold:.0f} ms, "
-            "once per change of the record or per 30 s"
-        )
-
-        middle = args.incidents // 2
-        pages = {
-            "dashboard": "/",
-            "dashboard live JSON": "/live/dashboard.json",
-            "list: first page": "/incidents",
-            f"list: deep page (before={middle})": f"/incidents?before={middle}",
-            "list: major, handling": "/incidents?grade=major&status=handling",
-            "list: detected in one month": "/incidents?since=2025-03-01&until=2025-03-31",
-            "list: search a number": "/incidents?q=FH-2025-0123",
-        }
-        all_ok = True
-        for who in ("duty", "trafhead"):
-            client = login(app, who)
-            print(f"as {who}:")
-            for name, path in pages.items():
-
-                def call(path: str = path, client: FlaskClient = client) -> None:
-                    reply = client.get(path)
-                    assert reply.status_code == 200, (path, reply.status_code)
-
-                all_ok &= report(name, measure(call, args.rounds))
-        services.engine.dispose()
-    print("all under 200 ms at p95" if all_ok else "some pages are over 200 ms at p95")
-    return 0 if all_ok else 1
+    with Report("ui_bench", json_path=args.json) as report:
+        for engine in harness.engines(args.engine):
+            sizes = [args.incidents] if args.populated else [args.small_incidents, args.incidents]
+            by_size: dict[int, dict[tuple[str, str, str], float]] = {}
+            for size in sizes:
+                with _database(engine, size, args) as db:
+                    by_size[size] = measure_size(report, db, size, args)
+                    report.add(harness.verify_audit(db))
+            if len(by_size) == 2:
+                small, large = by_size[args.small_incidents], by_size[args.incidents]
+                for (name, viewer, cache), p95 in large.items():
+                    goal = pages()[name].growth_goal
+                    if goal and (name, viewer, cache) in small:
+                        report.add(
+                            Row(
+                                f"{name} p95 growth ({viewer})",
+                                engine,
+                                p95,
+                                unit="ms",
+                                yardstick=small[(name, viewer, cache)],
+                                cache=cache,
+                                size=f"{args.small_incidents:,} → {args.incidents:,}",
+                                goal=goal,
+                            )
+                        )
+        for note in sorted(_COLD_NOTES):
+            report.note(note)
+        return report.finish()
 
 
 if __name__ == "__main__":
