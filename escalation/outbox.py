@@ -10,15 +10,22 @@
    lease``), never while it waits behind others' sends, and it is at least the
    channel's own ``timeout`` plus :data:`LEASE_MARGIN`, so a slow send is never taken
    over while it may still succeed.
-2. **Send**, with no transaction open: ``channel.send(message)``.
+2. **Send**, with no transaction open: ``channel.send(message)`` — or, for a channel
+   that sends several at once within its own limits
+   (:class:`~escalation.channels.base.BatchChannel`: Telegram concurrently within the
+   flood limits, the inbox in one transaction), ``channel.send_many(messages)`` for up
+   to its ``batch_size`` claimed rows, each answered as ``send`` would have (a
+   :class:`~escalation.channels.base.NotSent` row is given back unspent).
 3. **Write back** (one short transaction) before the next send, only if the lease token
    still matches — a worker that stalled past its lease cannot overwrite the one that
    took over. A worker killed mid-send therefore repeats at most the one message it had
-   in flight. (Idempotent channels — the inbox, Telegram, which recognises a notice it
-   posted before — are written back a few at a time: repeating them delivers nothing
-   twice.) Sent: done (the fallback clock stops). A flood wait (``ChannelError`` with
-   ``retry_after``: Telegram's RetryAfter, a robot's throttle, the local flood limiter,
-   the sender lock held elsewhere): ``pending`` again after that wait, *not* counted
+   in flight (a batch channel: the batch's messages in flight; Telegram records each
+   copy as soon as it is answered, so a retry finds it). (Idempotent channels — the
+   inbox, Telegram, which recognises a notice it posted before — are written back a
+   few at a time: repeating them delivers nothing twice.) Sent: done (the fallback
+   clock stops). A flood wait (``ChannelError`` with ``retry_after``: Telegram's
+   RetryAfter, a robot's throttle, the local flood limiter, the sender lock held
+   elsewhere): ``pending`` again after that wait, *not* counted
    against ``max_attempts``. Another temporary error: ``pending`` again after
    exponential backoff (``backoff_base × 2^(attempt-1)``, at most :data:`MAX_BACKOFF`);
    after ``max_attempts`` it fails. A permanent error: the destination is disabled with
@@ -45,11 +52,20 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
-from escalation.channels.base import Channel, ChannelError, accepting
+from escalation.channels.base import (
+    BatchChannel,
+    Channel,
+    ChannelError,
+    NotSent,
+    Receipt,
+    accepting,
+    batch_size,
+)
 from escalation.claims import Claim, claim_rows
 from escalation.write_backs import (
     MAX_BACKOFF,
@@ -147,6 +163,46 @@ def _send(claim: Claim, channels: Mapping[str, Channel]) -> Outcome:
     return Outcome("sent", external_id=receipt.external_id)
 
 
+def _outcome(answer: object) -> Outcome:
+    if isinstance(answer, NotSent):
+        return Outcome("unsent", answer.reason)
+    if isinstance(answer, Receipt):
+        return Outcome("sent", external_id=answer.external_id)
+    if isinstance(answer, ChannelError):
+        return Outcome(
+            "permanent" if answer.permanent else "temporary",
+            answer.reason,
+            retry_after=answer.retry_after,
+        )
+    if isinstance(answer, Exception):
+        return Outcome("temporary", f"{type(answer).__name__}: {answer}")
+    return Outcome("temporary", "the channel gave no answer for this message")
+
+
+def _send_all(claims: Sequence[Claim], channels: Mapping[str, Channel]) -> list[Outcome]:
+    """The outcomes of one lane's ``claims``: those to send in one ``send_many`` where
+    the channel has it (:class:`~escalation.channels.base.BatchChannel`), else one by
+    one; skipped rows are not sent."""
+    outcomes: list[Outcome | None] = [
+        Outcome("skipped", c.skip_reason) if c.skip_reason else None for c in claims
+    ]
+    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    channel = channels.get(claims[0].channel) if claims else None
+    if todo and batch_size(channel) > 1:
+        many = cast(BatchChannel, channel)
+        answers: list[object]
+        try:
+            answers = list(many.send_many([claims[i].message for i in todo]))
+        except Exception as exc:  # a channel bug must not stop delivery of the others
+            answers = [exc] * len(todo)
+        for k, i in enumerate(todo):
+            outcomes[i] = _outcome(answers[k] if k < len(answers) else None)
+    else:
+        for i in todo:
+            outcomes[i] = _send(claims[i], channels)
+    return [o if o is not None else Outcome("temporary", "not sent") for o in outcomes]
+
+
 def deliver(
     session_factory: sessionmaker[Session],
     *,
@@ -159,9 +215,10 @@ def deliver(
     until: float | None = None,
     claim_size: int = CLAIM_SIZE,
 ) -> DeliveryResult:
-    """Deliver up to ``batch`` due notifications, one send at a time (see the module doc).
+    """Deliver up to ``batch`` due notifications (see the module doc).
 
-    Each channel's rows are claimed ``claim_size`` at a time and sent in turn with the
+    Each channel's rows are claimed ``claim_size`` at a time (a batch channel's:
+    ``batch_size`` at a time, all sent in one ``send_many``) and sent in turn with the
     other channels'. A send's outcome is written back before the next send starts, in
     the transaction that also renews the next row's lease when less of it is left than
     that send may take. Idempotent channels (:func:`idempotent`: the inbox, Telegram)
@@ -187,8 +244,13 @@ def deliver(
         + LEASE_MARGIN
         for lane in lanes
     }
-    # The inbox's sends are idempotent and instant: more of its rows per claim.
-    sizes = {lane: claim_size * (5 if lane == INBOX else 1) for lane in lanes}
+    # Messages per send: a batch channel's batch_size (one send_many), else one.
+    per_send = {lane: batch_size(channels.get(lane)) if lane else 1 for lane in lanes}
+    # Rows per claim: a batch at a time; the inbox's sends are idempotent and instant.
+    sizes = {
+        lane: per_send[lane] if per_send[lane] > 1 else claim_size * (5 if lane == INBOX else 1)
+        for lane in lanes
+    }
     queues: dict[str | None, deque[Claim]] = {lane: deque() for lane in lanes}
     done: set[str | None] = set()
     # Kinds whose outcomes may wait for a batch: a repeat after a crash is harmless.
@@ -224,7 +286,8 @@ def deliver(
             or len(unwritten) >= WRITE_BACK_EVERY
         )
 
-    def take(lane: str | None) -> Claim | None:
+    def take(lane: str | None, n: int) -> list[Claim]:
+        """Up to ``n`` claimed rows of ``lane`` to send now, each with its lease fresh."""
         queue = queues[lane]
         while True:
             if not queue:
@@ -242,18 +305,26 @@ def deliver(
                             other_than=list(channels) if lane is None else (),
                         )
                     )
-                return queue.popleft() if queue else None  # a fresh lease
-            claim = queue.popleft()
-            stale = claim.leased_until is None or claim.leased_until - at() < needs[lane]
+                return [queue.popleft() for _ in range(min(n, len(queue)))]  # fresh leases
+            picked = [queue.popleft() for _ in range(min(n, len(queue)))]
+            stale = {
+                c.notification_id
+                for c in picked
+                if c.leased_until is None or c.leased_until - at() < needs[lane]
+            }
             if not stale and not owed():
-                return claim
+                return picked
+            fresh: list[Claim] = []
             with session_factory() as session, session.begin():
                 quick_commit(session)
                 settle(session)
-                if not stale:
-                    return claim
-                if renew(session, claim, now=at(), lease=leases[lane]):
-                    return replace(claim, leased_until=at() + leases[lane])
+                for claim in picked:
+                    if claim.notification_id not in stale:
+                        fresh.append(claim)
+                    elif renew(session, claim, now=at(), lease=leases[lane]):
+                        fresh.append(replace(claim, leased_until=at() + leases[lane]))
+            if fresh:
+                return fresh
 
     try:
         while (
@@ -264,16 +335,21 @@ def deliver(
             for lane in lanes:
                 if lane in done or result.claimed >= batch or not time_left(lane):
                     continue
-                claim = take(lane)
-                if claim is None:
+                claims = take(lane, min(per_send[lane], batch - result.claimed))
+                if not claims:
                     done.add(lane)
                     continue
-                result.claimed += 1
-                outcome = _send(claim, channels)
-                unwritten.append((claim, outcome))
-                if outcome.kind != "sent":
-                    result.errors.append(f"{claim.notification_id}: {outcome.error}")
-                if outcome.kind == "temporary" and outcome.retry_after is None:
+                result.claimed += len(claims)
+                failing = False
+                for claim, outcome in zip(claims, _send_all(claims, channels), strict=True):
+                    if outcome.kind == "unsent":  # not tried: back to the queue, unspent
+                        unsent.append(claim)
+                        continue
+                    unwritten.append((claim, outcome))
+                    if outcome.kind != "sent":
+                        result.errors.append(f"{claim.notification_id}: {outcome.error}")
+                    failing |= outcome.kind == "temporary" and outcome.retry_after is None
+                if failing:
                     # The channel is failing: its other rows wait for the next call,
                     # rather than each spending a timeout while the other channels wait.
                     done.add(lane)

@@ -92,6 +92,9 @@ class RoundResult:
     notifications: int = 0
     sent: int = 0
     failed: int = 0
+    # Delivery stopped at the budget with notices still due: the next round should
+    # start at once rather than at the next wake-up (run_worker's job does so).
+    more: bool = False
 
 
 def run_round(
@@ -139,6 +142,7 @@ def run_round(
         )
         totals.sent += delivered.sent
         totals.failed += delivered.failed
+        totals.more = delivered.more and not stop.is_set()
         if not delivered.more or not go_on():
             break
     # Notices about no incident (escalation.bulletins): after the incidents' own.
@@ -186,6 +190,14 @@ def run_worker(
         beats.started(factory, clock.now())
 
         def job() -> None:
+            # A round whose delivery the budget cut short is followed at once by the
+            # next (sweep first, as every round), not one wake-up later: a backlog — a
+            # Telegram burst going at the flood limits' pace — is sent without pauses.
+            more = True
+            while more and not stop.is_set():
+                more = one_round()
+
+        def one_round() -> bool:
             began = time.monotonic()
             try:
                 done = run_round(
@@ -202,7 +214,7 @@ def run_worker(
             except Exception:  # keep waking: the next round may succeed (database back)
                 logger.exception("worker round failed")
                 beats.after_round(factory, clock.now(), seconds=None, failed=True)
-                return
+                return False
             beats.after_round(factory, clock.now(), seconds=time.monotonic() - began)
             if done.fired or done.sent or done.failed:
                 logger.info(
@@ -212,6 +224,7 @@ def run_worker(
                     done.sent,
                     done.failed,
                 )
+            return done.more
 
         restore = _on_signals(stop)
         scheduler = BackgroundScheduler(timezone=UTC)

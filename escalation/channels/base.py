@@ -13,7 +13,7 @@ that naming a kind in configuration is enough. Adding a channel: docs/escalation
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -109,11 +109,43 @@ class ChannelError(Exception):
         self.retry_after = retry_after
 
 
+class NotSent(ChannelError):
+    """``send_many``'s answer for a message it did not try — it would have overtaken an
+    earlier message of its chat that was not sent. The outbox gives the row back
+    unspent (no attempt counted) and claims it again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
 @runtime_checkable
 class Channel(Protocol):
     kind: str
 
     def send(self, message: OutgoingMessage) -> Receipt: ...
+
+
+@runtime_checkable
+class BatchChannel(Channel, Protocol):
+    """A channel that also sends several messages at once, concurrently within its own
+    limits (Telegram's flood limits, a pool of SMTP connections, one database
+    transaction for the inbox). ``send_many`` answers each message, in order, with its
+    receipt, the :class:`ChannelError` :meth:`send` would have raised, or
+    :class:`NotSent` for one it did not try; ``batch_size`` is how many it takes at a
+    time. Channels without it are sent one by one."""
+
+    batch_size: int
+
+    def send_many(self, messages: Sequence[OutgoingMessage]) -> list[Receipt | ChannelError]: ...
+
+
+def batch_size(channel: Channel | None) -> int:
+    """How many messages ``channel`` takes per call: its ``batch_size`` when it has
+    ``send_many``, else 1."""
+    size = getattr(channel, "batch_size", None)
+    if callable(getattr(channel, "send_many", None)) and isinstance(size, int) and size > 1:
+        return size
+    return 1
 
 
 def accepting(channel: Channel) -> bool:

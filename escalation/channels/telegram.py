@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,8 +47,9 @@ from escalation.telegram.labels import Deadline
 from escalation.telegram.limiter import FloodLimiter
 from escalation.telegram.loop import BotLoop
 from escalation.telegram.messages import AlertFacts, render_notice
+from escalation.telegram.models import TelegramMessage
 from escalation.telegram.sender_lock import SenderLock, bot_id_of, lock_key
-from escalation.telegram.sending import ChatCalls, retry_seconds
+from escalation.telegram.sending import ChatCalls, Outgoing, retry_seconds
 from incidents.clock import Clock, SystemClock
 
 # SenderLock, lock_key, bot_id_of and retry_seconds lived here first (now in
@@ -75,6 +76,9 @@ class TelegramChannel:
     # A notice sent again after a crash (attempt > 1) finds the copy recorded after the
     # first send and is not posted twice: the outbox may batch this channel's write-backs.
     idempotent = True
+    # Messages per send_many: about one second of the overall limit (30 a second), so a
+    # batch goes within about a second and the next is claimed while the window refills.
+    batch_size = 30
 
     def __init__(
         self,
@@ -230,6 +234,84 @@ class TelegramChannel:
                     now=self.clock.now(),
                 )
         return Receipt(f"{sent_chat}:{sent.message_id}")
+
+    def send_many(self, messages: Sequence[OutgoingMessage]) -> list[Receipt | ChannelError]:
+        """Deliver a batch at once: the notices concurrently within the flood limits
+        (``ChatCalls.send_batch``: in order per chat, a chat that would wait longer than
+        ``max_wait`` deferred with ``retry_after``), their copies recorded a few at a
+        time as Telegram answers; bulletins and acknowledgement edits one by one, as
+        :meth:`send`. One answer per message, in order."""
+        if not self.lock.acquire():
+            busy = ChannelError(
+                "another worker is sending for this Telegram bot", retry_after=LOCK_RETRY_SECONDS
+            )
+            return [busy for _ in messages]
+        results: list[Receipt | ChannelError | None] = [None] * len(messages)
+        chats: dict[int, int] = {}
+        for i, message in enumerate(messages):
+            try:
+                chats[i] = int(message.destination_address)
+            except ValueError:
+                results[i] = ChannelError(
+                    f"not a Telegram chat id: {message.destination_address!r}", permanent=True
+                )
+        # Only a retry can find a copy sent before a crash.
+        earlier: dict[tuple[int, int], TelegramMessage] = {}
+        retried = [
+            (messages[i].notification_id, c) for i, c in chats.items() if messages[i].attempt > 1
+        ]
+        if retried and self.sessions is not None:
+            with self.sessions() as session:
+                earlier = copies.existing_copies(session, retried)
+        now = self.clock.now()
+        outgoing: list[Outgoing] = []
+        contexts: dict[int, copies.SendContext] = {}
+        for i, chat_id in chats.items():
+            message = messages[i]
+            if message.bulletin_id is not None or message.kind == "acknowledged":
+                try:  # rare, and each its own path: one by one
+                    results[i] = self.send(message)
+                except ChannelError as exc:
+                    results[i] = exc
+                continue
+            copy = earlier.get((message.notification_id, chat_id))
+            if copy is not None:  # sent before a crash: do not send twice
+                results[i] = Receipt(f"{copy.chat_id}:{copy.message_id}")
+                continue
+            contexts[i] = self._context(message)
+            rendered = render_notice(
+                contexts[i].facts,
+                language=contexts[i].language,
+                public_url=self.public_url,
+                redact_titles=self.redact_titles,
+                tz=self.tz,
+                now=now,
+            )
+            outgoing.append(Outgoing(i, chat_id, rendered))
+        for answers in self._calls.send_batch(outgoing):
+            made: list[copies.NewCopy] = []
+            for item, answer in answers:
+                if isinstance(answer, ChannelError):
+                    results[item.key] = answer
+                    continue
+                sent_chat, sent = answer
+                results[item.key] = Receipt(f"{sent_chat}:{sent.message_id}")
+                made.append(
+                    copies.NewCopy(
+                        sent_chat,
+                        sent.message_id,
+                        contexts[item.key],
+                        messages[item.key].notification_id,
+                        item.rendered.text,
+                    )
+                )
+            if made and self.sessions is not None:
+                with self.sessions() as session, session.begin():
+                    copies.record_copies(session, made, now=self.clock.now())
+        return [
+            r if r is not None else ChannelError("the Telegram batch gave no answer")
+            for r in results
+        ]
 
     def _send_bulletin(self, chat_id: int, message: OutgoingMessage) -> Receipt:
         """A notice about no incident: its text and the link, no buttons, no copy kept

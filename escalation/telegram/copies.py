@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from escalation.chains import latest_chain
@@ -140,6 +140,78 @@ def record_copy(
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class NewCopy:
+    """A message just sent for a notification, to be recorded with others."""
+
+    chat_id: int
+    message_id: int
+    context: SendContext
+    notification_id: int
+    text: str
+
+
+def record_copies(session: Session, sent: list[NewCopy], *, now: datetime) -> None:
+    """Record a batch's copies in one go: the timers and chains of their notifications
+    looked up in one query (the latest chain once per incident), one INSERT."""
+    if not sent:
+        return
+    ids = {c.notification_id for c in sent}
+    timers: dict[int, tuple[int | None, int | None]] = {
+        nid: (timer_id, chain_id)
+        for nid, timer_id, chain_id in session.execute(
+            select(Notification.id, Timer.id, Timer.chain_id)
+            .outerjoin(Timer, Timer.id == Notification.timer_id)
+            .where(Notification.id.in_(ids))
+        )
+    }
+    latest: dict[int, int | None] = {}
+    rows = []
+    for c in sent:
+        timer_id, chain_id = c.context.timer_id, c.context.chain_id
+        if timer_id is None:
+            timer_id, chain_id = timers.get(c.notification_id, (None, None))
+        if chain_id is None:
+            if c.context.incident_id not in latest:
+                chain = latest_chain(session, c.context.incident_id)
+                latest[c.context.incident_id] = chain.id if chain is not None else None
+            chain_id = latest[c.context.incident_id]
+        rows.append(
+            {
+                "chat_id": c.chat_id,
+                "message_id": c.message_id,
+                "incident_id": c.context.incident_id,
+                "notification_id": c.notification_id,
+                "timer_id": timer_id,
+                "chain_id": chain_id,
+                "kind": c.context.facts.kind,
+                "language": c.context.language,
+                "text": c.text,
+                "sent_at": now,
+            }
+        )
+    session.execute(insert(TelegramMessage), rows)
+
+
+def existing_copies(
+    session: Session, wanted: list[tuple[int, int]]
+) -> dict[tuple[int, int], TelegramMessage]:
+    """Copies already sent for these (notification, chat) pairs (retries after a crash)."""
+    if not wanted:
+        return {}
+    pairs = set(wanted)
+    found = session.scalars(
+        select(TelegramMessage).where(
+            TelegramMessage.notification_id.in_({nid for nid, _ in pairs})
+        )
+    )
+    return {
+        (m.notification_id, m.chat_id): m
+        for m in found
+        if m.notification_id is not None and (m.notification_id, m.chat_id) in pairs
+    }
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,26 @@ class FloodLimiter:
         finally:
             self.release(stamp)
 
+    def chat_wait(self, chat_id: ChatKey) -> float | None:
+        """Seconds until ``chat_id``'s own limits (its spacing, a group's minute) allow a
+        message, whatever the overall window says; None while its last message is in
+        flight. A batch sender defers a chat that would wait too long by this, and
+        waits in :meth:`acquire` only for the overall window, which always opens."""
+        now = self.clock()
+        waits: list[float] = [0.0]
+        last = self._chats.get(chat_id)
+        if last is not None:
+            if last.at is None:
+                return None
+            waits.append(last.at + self._chat_interval - now)
+        if is_group(chat_id):
+            group = self._groups.setdefault(chat_id, _Window(self._group_per_minute, 60.0))
+            wait = group.wait(now)
+            if wait is None:
+                return None
+            waits.append(wait)
+        return max(waits)
+
     def free_in(self, chat_id: ChatKey) -> float:
         """Seconds until a message to ``chat_id`` would fit (0: now); for schedulers."""
         wait = self._wait_for(chat_id, self.clock())

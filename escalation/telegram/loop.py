@@ -89,6 +89,17 @@ class BotLoop:
         ``limited`` is false; waits at most ``timeout`` seconds for the answer."""
         return self._run(lambda: self._post(chat_id, call, limited=limited))
 
+    def start(self, work: Callable[[Bot], Awaitable[T]]) -> Future[T]:
+        """Run ``work(bot)`` on the loop without waiting for it (a batch of sends that
+        takes its own slots); the caller waits on the future, at most ``timeout``."""
+        if self.closed.is_set():
+            raise ChannelError("the Telegram channel is closed")
+
+        async def go() -> T:
+            return await work(await self._get_bot())
+
+        return self._loop.submit(go())
+
     def _run(self, make: Callable[[], Awaitable[T]]) -> T:
         if self.closed.is_set():
             raise ChannelError("the Telegram channel is closed")
@@ -101,7 +112,9 @@ class BotLoop:
 
     async def _get_bot(self) -> Bot:
         if self._bot is None:
-            request = HTTPXRequest(connection_pool_size=64, connect_timeout=5.0, read_timeout=15.0)
+            request = HTTPXRequest(
+                connection_pool_size=16, connect_timeout=5.0, read_timeout=15.0, pool_timeout=15.0
+            )
             self._bot = Bot(self.token, base_url=self.api_url, request=request)
         # getMe checks the token and the base URL; a no-op once it has succeeded, and
         # tried again on the next call while Telegram cannot be reached.

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable
+import queue
+import time
+from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -30,10 +33,12 @@ from telegram.error import (
     TelegramError,
 )
 
-from escalation.channels.base import ChannelError
+from escalation.channels.base import ChannelError, NotSent
+from escalation.telegram.batch import Behind, send_in_turn
 from escalation.telegram.calls import make_call
 from escalation.telegram.group_links import move_chat
 from escalation.telegram.keyboards import Rendered
+from escalation.telegram.limiter import LimiterBusy
 from escalation.telegram.loop import BotLoop
 from incidents.clock import Clock
 
@@ -74,6 +79,37 @@ def _says(exc: TelegramError, fragments: tuple[str, ...]) -> bool:
     return any(f in message for f in fragments)
 
 
+def post_message(
+    bot: Bot, chat_id: int, rendered: Rendered, thread_id: int | None = None
+) -> Awaitable[Message]:
+    """The Bot API call that posts ``rendered`` into ``chat_id``."""
+    return bot.send_message(
+        chat_id,
+        rendered.text,
+        parse_mode="HTML",
+        reply_markup=rendered.reply_markup(),  # type: ignore[arg-type]
+        disable_web_page_preview=True,
+        message_thread_id=thread_id,
+    )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a batch: ``key`` is the caller's, to match the answer."""
+
+    key: int
+    chat_id: int
+    rendered: Rendered
+
+
+# A batch's answer per message: the chat it went to and Telegram's message, or why not.
+Sent = tuple[int, Message] | ChannelError
+
+# How often (seconds) a caller waiting for a batch's answers looks whether the batch
+# ended without them (failed, cancelled); answers themselves are handed back at once.
+ANSWERS_EVERY = 0.25
+
+
 class ChatCalls:
     """Sends, edits and queued answers through a :class:`BotLoop`; every failure is a
     :class:`ChannelError` (see the module docstring)."""
@@ -97,14 +133,7 @@ class ChatCalls:
         and the message Telegram made of it."""
 
         def call(bot: Bot) -> Awaitable[Message]:
-            return bot.send_message(
-                chat_id,
-                rendered.text,
-                parse_mode="HTML",
-                reply_markup=rendered.reply_markup(),  # type: ignore[arg-type]
-                disable_web_page_preview=True,
-                message_thread_id=thread_id,
-            )
+            return post_message(bot, chat_id, rendered, thread_id)
 
         try:
             return chat_id, self.loop.call(chat_id, call)
@@ -121,6 +150,102 @@ class ChatCalls:
             raise channel_error(exc, chat_id) from exc
         except TelegramError as exc:
             raise channel_error(exc, chat_id) from exc
+
+    def send_batch(
+        self, items: Sequence[Outgoing], *, every: float = ANSWERS_EVERY
+    ) -> Iterator[list[tuple[Outgoing, Sent]]]:
+        """Send ``items`` at once, concurrently within the flood limits
+        (:func:`~escalation.telegram.batch.send_in_turn`: in order per chat, a chat that
+        would wait longer than ``max_wait`` deferred); yields the answers as they come —
+        all those in when the caller asks again — each item exactly once (``every``:
+        how often to look whether the batch ended without them).
+
+        A migrated group and a URL button Telegram refused are sent again one by one
+        (:meth:`send_message`). Whatever has no answer ``timeout`` seconds after the
+        start fails (temporary)."""
+        if not items:
+            return
+        answered: queue.SimpleQueue[tuple[Outgoing, Message | BaseException]] = queue.SimpleQueue()
+
+        def done(item: Outgoing, outcome: Message | BaseException) -> None:
+            answered.put((item, outcome))
+
+        async def work(bot: Bot) -> None:
+            await send_in_turn(
+                self.loop.limiter,
+                items,
+                chat_of=lambda item: item.chat_id,
+                post=lambda item: post_message(bot, item.chat_id, item.rendered),
+                done=done,
+                max_wait=self.loop.max_wait,
+            )
+
+        deadline = time.monotonic() + self.loop.timeout
+        pending = {item.key: item for item in items}
+        try:
+            future = self.loop.start(work)
+        except ChannelError as exc:
+            yield [(item, exc) for item in items]
+            return
+        while pending:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            chunk: list[tuple[Outgoing, Message | BaseException]] = []
+            try:
+                chunk.append(answered.get(timeout=min(deadline - now, every)))
+            except queue.Empty:
+                if future.done() and answered.empty():
+                    break  # the batch ended (or failed) with items unanswered
+                continue
+            # And every answer already in, so that their copies are recorded together;
+            # none is held back waiting for more (a copy recorded late is a duplicate
+            # should the worker die before it is).
+            while len(chunk) < len(pending):
+                try:
+                    chunk.append(answered.get_nowait())
+                except queue.Empty:
+                    break
+            for item, _ in chunk:
+                pending.pop(item.key, None)
+            yield [(item, self._answer(item, outcome)) for item, outcome in chunk]
+        if pending:
+            future.cancel()
+            reason = self._unanswered(future)
+            yield [(item, reason) for item in pending.values()]
+
+    def _answer(self, item: Outgoing, outcome: Message | BaseException) -> Sent:
+        """A batch's answer for ``item`` as the outbox reads it."""
+        if isinstance(outcome, Message):
+            return item.chat_id, outcome
+        if isinstance(outcome, Behind):
+            return NotSent(str(outcome))
+        if isinstance(outcome, LimiterBusy):
+            return ChannelError(
+                f"flood limit for chat {item.chat_id}: next slot in {outcome.seconds:.1f} s",
+                retry_after=outcome.seconds,
+            )
+        refused_url = (
+            isinstance(outcome, BadRequest)
+            and _says(outcome, _URL_REFUSED)
+            and any(b.url for b in item.rendered.buttons)
+        )
+        if isinstance(outcome, ChatMigrated) or refused_url:
+            try:  # rare: the one-by-one path knows how to follow and to strip
+                return self.send_message(item.chat_id, item.rendered)
+            except ChannelError as exc:
+                return exc
+        if isinstance(outcome, TelegramError):
+            return channel_error(outcome, item.chat_id)
+        return ChannelError(f"chat {item.chat_id}: {type(outcome).__name__}: {outcome}")
+
+    def _unanswered(self, future: Any) -> ChannelError:
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            exc = future.exception()
+            if isinstance(exc, TelegramError):
+                return channel_error(exc, 0)
+            return ChannelError(f"Telegram batch failed: {type(exc).__name__}: {exc}")
+        return ChannelError(f"Telegram did not answer within {self.loop.timeout:.0f} s")
 
     def _follow_migration(self, old: int, new: int) -> None:
         logger.info("Telegram chat %s became supergroup %s; following it", old, new)

@@ -294,6 +294,13 @@ class FakeTelegram:
     def tolerance(self, value: float) -> None:
         self._limits.tolerance = value
 
+    def forget_sent(self) -> None:
+        """Forget the messages sent and the 429s counted (a bench repeating a burst);
+        the limits' windows stay."""
+        with self._cond:
+            self.sent.clear()
+            self._limits.rate_limited = 0
+
     @property
     def rate_limited(self) -> int:
         """Calls answered 429 by the flood limits (forced failures not counted)."""
