@@ -13,6 +13,12 @@ third-party mail library is used. Each notice is one multipart message:
   report's PDF). If they cannot be made the message still goes, saying the report is on
   the linked page: telling the leader matters more than the file.
 
+Connections: a small pool (:data:`POOL_SIZE`). The outbox hands the channel a batch of
+that many notices at once (``send_many``), each sent on a connection of its own at the
+same time, so a burst does not go one SMTP exchange after another. Email is not
+idempotent: the outbox writes each batch's outcomes back before the next, so a worker
+killed mid-batch repeats at most that batch.
+
 The ``Message-ID`` is derived from the notification id, so a message sent again after a
 crash (delivery is at least once) is recognisably the same message.
 
@@ -30,7 +36,8 @@ import html
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
@@ -49,6 +56,9 @@ from escalation.receipt_links import confirm_url
 logger = logging.getLogger("fenghuo.email")
 
 SECURITY = ("starttls", "ssl", "none")
+# Connections to the SMTP server at once (send_many's batch): small, as a relay limits
+# the connections one client may hold.
+POOL_SIZE = 3
 MAX_SUBJECT = 150
 
 TEXTS = {
@@ -98,6 +108,7 @@ class EmailChannel:
         secret_key: str = "",
         attachments: AttachmentSource | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        pool: int = POOL_SIZE,
     ) -> None:
         if security not in SECURITY:
             raise ValueError(f"security must be one of {', '.join(SECURITY)}, got {security!r}")
@@ -118,12 +129,15 @@ class EmailChannel:
         # The system's trust store unless told otherwise (a private CA, tests).
         self.ssl_context = ssl_context or ssl.create_default_context()
         self._domain = parseaddr(sender)[1].rpartition("@")[2]
+        # The pool: connections at once, and so the messages of one send_many.
+        self.batch_size = max(1, pool)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> EmailChannel:
         """Settings: ``host``, ``port``, ``sender`` (the From address), ``security``,
         ``user``, ``password``, ``timeout`` (from ``FENGHUO_SMTP_*``); ``public_url``,
-        ``secret_key`` (signs receipt links), ``attachments``, ``ssl_context``."""
+        ``secret_key`` (signs receipt links), ``attachments``, ``ssl_context``, ``pool``
+        (connections at once, :data:`POOL_SIZE`)."""
         host = settings.get("host")
         if not host:
             raise ValueError("Email is off: FENGHUO_SMTP_HOST is not set")
@@ -140,6 +154,7 @@ class EmailChannel:
             secret_key=str(settings.get("secret_key") or ""),
             attachments=settings.get("attachments"),
             ssl_context=settings.get("ssl_context"),
+            pool=int(settings.get("pool") or POOL_SIZE),
         )
 
     # --- the message -----------------------------------------------------------------------
@@ -239,54 +254,112 @@ class EmailChannel:
                 raise
         return client
 
-    def send(self, message: OutgoingMessage) -> Receipt:
-        """Hand one notice to the SMTP server; raises :class:`ChannelError` (see above)."""
-        to = message.destination_address
-        problem = email_address_error(to)
-        if problem is not None:
-            raise ChannelError(problem, permanent=True)
-        mail = self.build(message)
-        where = f"SMTP server {self.host}:{self.port}"
+    def _login(self) -> smtplib.SMTP:
+        client = self._connect()
         try:
-            with self._connect() as client:
-                if self.user:
-                    client.login(self.user, self._password)
-                refused = client.send_message(mail, to_addrs=[to])
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = exc.recipients.get(to, (0, b""))
-            raise _refused(to, code, reply) from None
-        except smtplib.SMTPAuthenticationError as exc:
-            raise ChannelError(
-                f"{where} refused the login as {self.user!r} ({exc.smtp_code} "
-                f"{_text(exc.smtp_error)}): check FENGHUO_SMTP_USER and FENGHUO_SMTP_PASSWORD"
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise ChannelError(
-                f"{where} does not support what FENGHUO_SMTP_SECURITY={self.security} needs: {exc}"
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            # Sender refused, message refused, or a reply at the wrong time: not the
-            # address's fault, so never disable the destination for it.
-            raise ChannelError(
-                f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)}"
-            ) from None
-        except ssl.SSLError as exc:
-            raise ChannelError(f"TLS with {where} failed: {exc.reason or exc}") from None
-        except TimeoutError:
-            raise ChannelError(f"{where} did not answer within {self.timeout:g} s") from None
-        except smtplib.SMTPServerDisconnected as exc:
-            # smtplib turns a read that timed out into "Connection unexpectedly closed".
-            if "timed out" in str(exc):
-                raise ChannelError(f"{where} did not answer within {self.timeout:g} s") from None
-            raise ChannelError(f"{where} closed the connection: {exc}") from None
-        except ConnectionRefusedError:
-            raise ChannelError(f"{where} refused the connection") from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise ChannelError(f"{where}: {type(exc).__name__}: {exc}") from None
+            if self.user:
+                client.login(self.user, self._password)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _hand_over(self, client: smtplib.SMTP, message: OutgoingMessage) -> Receipt:
+        """Send one built message over an open connection (errors as smtplib raises them,
+        but a refused recipient as its :class:`ChannelError`)."""
+        to = message.destination_address
+        refused = client.send_message(self.build(message), to_addrs=[to])
         if to in refused:
             code, reply = refused[to]
             raise _refused(to, code, reply)
         return Receipt(external_id=self.message_id(message))
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        """Hand one notice to the SMTP server; raises :class:`ChannelError` (see above)."""
+        [answer] = self.send_many([message])
+        if isinstance(answer, ChannelError):
+            raise answer
+        return answer
+
+    def send_many(self, messages: Sequence[OutgoingMessage]) -> list[Receipt | ChannelError]:
+        """Hand a batch to the server over up to :attr:`batch_size` connections at once
+        (each logged in once and used for its share of the batch, in order); one answer
+        per message, as :meth:`send` gives."""
+        shares = [list(range(len(messages)))[i :: self.batch_size] for i in range(self.batch_size)]
+        answers: list[Receipt | ChannelError | None] = [None] * len(messages)
+
+        def run(share: list[int]) -> None:
+            client: smtplib.SMTP | None = None
+            try:
+                for i in share:
+                    message = messages[i]
+                    problem = email_address_error(message.destination_address)
+                    if problem is not None:
+                        answers[i] = ChannelError(problem, permanent=True)
+                        continue
+                    try:
+                        client = client or self._login()
+                        answers[i] = self._hand_over(client, message)
+                    except ChannelError as exc:  # a refused recipient: the connection is fine
+                        answers[i] = exc
+                    except Exception as exc:
+                        answers[i] = self._error(exc, message.destination_address)
+                        if not isinstance(exc, smtplib.SMTPRecipientsRefused):
+                            _close(client)  # in an unknown state: the next gets a new one
+                            client = None
+            finally:
+                _close(client)
+
+        shares = [share for share in shares if share]
+        if len(shares) == 1:
+            run(shares[0])
+        else:
+            with ThreadPoolExecutor(len(shares), thread_name_prefix="smtp") as pool:
+                list(pool.map(run, shares))
+        return [
+            a if a is not None else ChannelError("the mail batch gave no answer") for a in answers
+        ]
+
+    def _error(self, exc: BaseException, to: str) -> ChannelError:
+        """The :class:`ChannelError` for what smtplib or the network raised."""
+        where = f"SMTP server {self.host}:{self.port}"
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            code, reply = exc.recipients.get(to, (0, b""))
+            return _refused(to, code, reply)
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return ChannelError(
+                f"{where} refused the login as {self.user!r} ({exc.smtp_code} "
+                f"{_text(exc.smtp_error)}): check FENGHUO_SMTP_USER and FENGHUO_SMTP_PASSWORD"
+            )
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return ChannelError(
+                f"{where} does not support what FENGHUO_SMTP_SECURITY={self.security} needs: {exc}"
+            )
+        if isinstance(exc, smtplib.SMTPResponseException):
+            # Sender refused, message refused, or a reply at the wrong time: not the
+            # address's fault, so never disable the destination for it.
+            return ChannelError(f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)}")
+        if isinstance(exc, ssl.SSLError):
+            return ChannelError(f"TLS with {where} failed: {exc.reason or exc}")
+        if isinstance(exc, TimeoutError):
+            return ChannelError(f"{where} did not answer within {self.timeout:g} s")
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            # smtplib turns a read that timed out into "Connection unexpectedly closed".
+            if "timed out" in str(exc):
+                return ChannelError(f"{where} did not answer within {self.timeout:g} s")
+            return ChannelError(f"{where} closed the connection: {exc}")
+        if isinstance(exc, ConnectionRefusedError):
+            return ChannelError(f"{where} refused the connection")
+        return ChannelError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def _close(client: smtplib.SMTP | None) -> None:
+    if client is None:
+        return
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _text(reply: bytes | str) -> str:
