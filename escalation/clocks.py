@@ -48,7 +48,7 @@ def start(
     with session.no_autoflush, appending(session):
         clock = freeze(session, incident, policy, now)
         gp = grade_policy(clock)
-        obs = _create_obligations(session, incident, clock, gp, now)
+        obs, made = _create_obligations(session, incident, clock, gp, now)
         planned(session, incident, clock, actor=actor, now=now, kind="obligations.planned", obs=obs)
         generation = 1
         if not new_incident:
@@ -102,6 +102,7 @@ def start(
             data={"generation": chain.generation, "grade": chain.grade, "reason": chain.reason},
         )
         firing = Firing(session, now=now, default_tz=zone(clock))
+        firing.opened(incident, clock, made)
         for timer in due:
             firing.fire(timer)
         firing.finish(actor)
@@ -131,8 +132,9 @@ def _insert_chain(
 
 def _create_obligations(
     session: Session, incident: Incident, clock: IncidentClock, gp: GradePolicy, now: datetime
-) -> list[_Planned]:
-    """Insert the grade's obligations in one statement; what ``planned`` and the alerts need."""
+) -> tuple[list[_Planned], list[Obligation]]:
+    """Insert the grade's obligations in one statement; what ``planned`` and the alerts
+    need, and the obligations as objects."""
     rows: list[dict[str, Any]] = []
     windows: list[timedelta] = []
     for spec in gp.obligations:
@@ -158,13 +160,15 @@ def _create_obligations(
             }
         )
     if not rows:
-        return []
-    returned = session.execute(insert(Obligation).returning(Obligation.name, Obligation.id), rows)
-    ids: dict[str, int] = {name: ob_id for name, ob_id in returned}
-    return [
+        return [], []
+    # Read back as objects: the first page's firing takes them instead of a query.
+    made = list(session.scalars(insert(Obligation).returning(Obligation), rows))
+    ids: dict[str, int] = {ob.name: ob.id for ob in made}
+    planned = [
         _Planned(ids[r["name"]], r["name"], r["due_at"], window)
         for r, window in zip(rows, windows, strict=True)
     ]
+    return planned, made
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,17 @@ class Firing:
                 targets.update(clock.snapshot.get("breach_notify", ()))
         self.resolver.expect(targets)
 
+    def opened(self, incident: Incident, clock: IncidentClock, obs: Sequence[Obligation]) -> None:
+        """Take what a use case has just written for ``incident`` (its frozen clock and
+        every one of its obligations) instead of reading it back: the first page at
+        open reads no obligation."""
+        self._incidents[incident.id] = incident
+        self._clocks[incident.id] = clock
+        self._held.extend(obs)
+        nearest = obligations.nearest_of(obs)
+        self._nearest[incident.id] = deadline_of(nearest) if nearest is not None else None
+        self._initial_done[incident.id] = obligations.initial_done_of(obs)
+
     def _steps(self, chain: EscalationChain) -> list[dict[str, Any]]:
         """The chain's steps, parsed once per firing (a batch fires many of one chain)."""
         if chain.id not in self._parsed:
