@@ -104,7 +104,7 @@ def _owed_by_due(
         .order_by(Obligation.due_at, Obligation.incident_id.desc())
         .limit(page)
     ).all()
-    return [(due, incident_id) for due, incident_id in rows]
+    return [(due, incident_id) for due, incident_id in rows if due is not None]
 
 
 def _by_urgency(
