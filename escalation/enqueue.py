@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, and_, false, or_, select
+from sqlalchemy import ColumnElement, Insert, Table, and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -204,13 +204,20 @@ class OutboxWriter:
         if not self._rows:
             return 0
         rows, self._rows = self._rows, []
-        # NULLs rendered: every row the same columns, so one statement however they vary.
-        stmt = (
-            upsert_ignore(self.session)
-            .returning(Notification.id)
-            .execution_options(render_nulls=True)
+        # Core, not the ORM's bulk mode: the rows need no objects, only their count.
+        table = Notification.__table__
+        assert isinstance(table, Table)
+        insert = (
+            postgresql.insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
         )
-        written = self.session.execute(stmt, rows).scalars().all()
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["timer_id", "person_id", "channel"])
+            .returning(table.c.id)
+        )
+        written = self.session.connection().execute(stmt, rows).all()
         return len(written)
 
 
