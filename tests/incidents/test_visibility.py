@@ -57,9 +57,7 @@ def test_a_department_head_sees_their_division_and_the_systems_it_uses(
     with any_factory() as s:
         caps = capabilities(s, s.get(Person, any_org["trafhead"].id), T0)  # type: ignore[arg-type]
         used = set(
-            s.scalars(
-                select(System.code).where(System.id.in_(caps.system_ids or frozenset()))
-            )
+            s.scalars(select(System.code).where(System.id.in_(caps.system_ids or frozenset())))
         )
         assert used == {"portal", "traffic-platform", "oa"}
         seen = [i.title for i in list_incidents(s, caps, IncidentFilter()).items]
