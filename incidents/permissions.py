@@ -178,10 +178,13 @@ def visible_filter(caps: Capabilities) -> ColumnElement[bool]:
         used = incident_systems.c.system_id.in_(sorted(caps.system_ids))
     else:
         return answers
+    # OFFSET 0 keeps PostgreSQL from turning the EXISTS into a hashed ``id IN (every
+    # incident of those systems)``, read whole before the first row (28,847 rows and
+    # 100 ms at 1,000,000 incidents): probed per incident, a page stops after its rows.
     uses = exists(
-        select(incident_systems.c.incident_id).where(
-            incident_systems.c.incident_id == Incident.id, used
-        )
+        select(incident_systems.c.incident_id)
+        .where(incident_systems.c.incident_id == Incident.id, used)
+        .offset(0)
     )
     return or_(answers, uses)
 
