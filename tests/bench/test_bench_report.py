@@ -118,3 +118,20 @@ def test_a_goal_of_a_bench_stopped_part_way_is_partial() -> None:
     stopped = Outcome("lag_bench.py", None, 70.0, {"rows": rows}, "stopped after its cap")
     lines, measured, _met = summary([stopped])
     assert any(line.endswith("met (partial)") for line in lines) and not measured
+
+
+def test_the_summary_shows_the_worst_figure_per_engine_and_cache() -> None:
+    from dataclasses import asdict
+
+    from run import _figures
+
+    rows = [
+        asdict(Row("dashboard", "sqlite", 120.0, "ms", goal="dashboard_p95", cache="warm")),
+        asdict(Row("dashboard JSON", "sqlite", 250.0, "ms", goal="dashboard_p95", cache="warm")),
+        asdict(Row("create", "sqlite", 1.0, yardstick=4.0, goal="create_ratio", cache="warm")),
+        asdict(Row("create", "sqlite", 1.0, yardstick=2.0, goal="create_ratio", cache="warm")),
+    ]
+    assert _figures(GOALS["dashboard_p95"], rows[:2]) == (
+        "sqlite/warm 250 ms (worst of 2: dashboard JSON)"
+    )
+    assert _figures(GOALS["create_ratio"], rows[2:]).startswith("sqlite/warm 0.25 (worst of 2")
