@@ -99,7 +99,7 @@ def test_the_dashboards_counts_read_no_whole_table(
     at = T0 + timedelta(minutes=65)
     calls: dict[tuple[str, ...], Callable[[Session], Any]] = {
         (): lambda s: grade_groups(s, EVERYONE),
-        ("ix_chain_running",): lambda s: unacknowledged(s, EVERYONE),
+        ("ix_chain_waiting",): lambda s: unacknowledged(s, EVERYONE),
         ("ix_obligation_missed", "ix_obligation_pending_due"): lambda s: breaches(s, EVERYONE, at),
     }
     for indexes, call in calls.items():
