@@ -290,18 +290,23 @@ class Report:
     commit: str = field(default_factory=git_commit)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     failed: bool = False
+    _sigterm: Any = field(default=None, repr=False, compare=False)
 
     def __enter__(self) -> Report:
         # bench/run.py stops a bench past its time cap with SIGTERM: turn it into an
-        # exception, so that what was measured is still written (main thread only).
+        # exception, so that what was measured is still written (main thread only);
+        # the handler before it comes back on exit.
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _stopped)
+            self._sigterm = signal.signal(signal.SIGTERM, _stopped)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, _tb: Any
     ) -> None:
         """A bench that fails part-way still prints and writes what it measured."""
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
         if exc is not None:
             self.failed = True
             self.note(f"failed: {kind.__name__ if kind else ''}: {exc}")

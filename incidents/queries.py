@@ -50,7 +50,9 @@ MAX_LIMIT = 200
 TRIGRAM = 3
 # A search reads this many of the newest incidents on the table before any text index.
 RECENT = 2000
-# A window of ids this wide is the rest of the record: read it whole.
+# A text index's candidates are read a window of ids at a time: the first this wide,
+# each next eight times the last, and one this wide is the rest of the record.
+WINDOW = 16_000
 WHOLE = 1_000_000
 # What a list loads with each incident unless told otherwise.
 DEFAULT_LOAD: tuple[ExecutableOption, ...] = (
@@ -264,9 +266,10 @@ def _windowed(
     ANDs the id range into the bitmap), so a common word seen by a department head
     stops in the first windows instead of fetching every incident with the word."""
     found: list[int] = []
-    span = RECENT * 8
+    span = WINDOW
     top = below
     while top > 1 and len(found) < count:
+        # Every window ends lower than the last (span >= 1), so the loop ends.
         floor = max(1, top - span) if span < WHOLE else 1
         window = [*conditions, Incident.id >= floor]
         found += _newest(session, window, count - len(found), top)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 
@@ -107,6 +108,14 @@ def test_a_bench_that_fails_part_way_still_writes_its_rows(tmp_path: Path) -> No
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["failed"] is True and data["rows"][0]["met"] is True
     assert "postgresql went away" in data["notes"][0]
+
+
+def test_a_report_gives_back_the_sigterm_handler_it_found(tmp_path: Path) -> None:
+    # The test process's own handler (pytest-xdist's workers are stopped by SIGTERM).
+    before = signal.getsignal(signal.SIGTERM)
+    with Report("b", json_path=tmp_path / "rows.json", commit="c"):
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_a_goal_of_a_bench_stopped_part_way_is_partial() -> None:

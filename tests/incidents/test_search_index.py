@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incidents import queries
 from incidents.inputs import IncidentInput
 from incidents.org import Person
+from incidents.permissions import capabilities
 from incidents.service import patch_incident
 from tests.conftest import T0, actor_for
 from tests.incidents.test_search import _found, _open_all
@@ -61,3 +62,23 @@ def test_an_edited_title_is_found_by_its_new_short_words_only(
         )
     assert _found(any_factory, any_org, "暗链") == ["门户网站首页被植入暗链"]
     assert _found(any_factory, any_org, "篡改") == []
+
+
+def test_the_index_is_read_window_by_window_down_to_the_first_incident(
+    any_factory: sessionmaker[Session],
+    any_org: dict[str, Person],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Windows of one id, then 8, 64...: every incident lies in a window of its own and
+    # the search still ends, with the newest first, stopping once the page is full.
+    monkeypatch.setattr(queries, "WINDOW", 1)
+    _open_all(any_factory, any_org)
+    assert _found(any_factory, any_org, "网") == [
+        "VPN 网关异常登录",
+        "办公网 50%_带宽被占满",
+        "门户网站被篡改",
+    ]
+    with any_factory() as s:
+        caps = capabilities(s, s.get(Person, any_org["cchead"].id), T0)  # type: ignore[arg-type]
+        page = queries.list_incidents(s, caps, queries.IncidentFilter(text="网"), limit=2)
+        assert [i.title for i in page.items] == ["办公网 50%_带宽被占满", "VPN 网关异常登录"]
