@@ -32,7 +32,7 @@ lint: $(TSTAMP) ## ruff (lint and format check) and mypy strict
 	$(BIN)/mypy
 
 test: $(TSTAMP) lint ## Lint, then the whole test suite (PostgreSQL and Chromium tests skip if absent, fail under FENGHUO_REQUIRE_ALL=1)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --durations=25
 
 format: $(TSTAMP) ## Format the code with ruff
 	$(BIN)/ruff format .

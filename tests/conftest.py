@@ -48,6 +48,18 @@ def need(what: str, reason: str) -> None:
     pytest.skip(message)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """Under FENGHUO_REQUIRE_ALL=1 no test may skip, whatever its reason: CI runs all."""
+    report: pytest.TestReport = yield
+    if REQUIRE_ALL and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under FENGHUO_REQUIRE_ALL=1: {report.longrepr}"
+    return report
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
