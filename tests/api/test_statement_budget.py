@@ -10,14 +10,9 @@ app's engine runs for the request is counted and printed, so a regression names 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from tests.api.conftest import Api, incident_body, services_of
+from tests.statements import statements
 
 # The statements a create may run, by engine (SQLite counts its BEGIN IMMEDIATE).
 # Before issue 11: 61 on SQLite, 52 on PostgreSQL. Goal: at most 15.
@@ -26,20 +21,6 @@ from tests.api.conftest import Api, incident_body, services_of
 # incident in one on PostgreSQL, no obligation read back: 19 on SQLite, 17 on PostgreSQL
 # (12 / 10 of them the record, the clocks and the audit chain; 7 the first page's firing).
 BUDGET = {"sqlite": 19, "postgresql": 17}
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def kind(statement: str) -> str:

@@ -8,13 +8,9 @@ audit events are written with one statement each. Counted on both engines with a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.models import Notification
@@ -23,20 +19,7 @@ from incidents.audit import verify
 from incidents.org import Person
 from tests.conftest import T0
 from tests.escalation.support import DEFAULT_POLICY, open_
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+from tests.statements import statements
 
 
 def sweep_counted(factory: sessionmaker[Session], incidents: int, org: dict[str, Person]) -> int:

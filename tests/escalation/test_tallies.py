@@ -30,6 +30,7 @@ from incidents.models import Incident
 from incidents.org import Person
 from tests.conftest import T0, actor_for
 from tests.escalation.support import DEFAULT_POLICY, FINAL, INITIAL, open_
+from tests.statements import executed
 
 ZONE = DEFAULT_POLICY.tz
 ACTIONS = (
@@ -159,18 +160,11 @@ def test_the_figures_read_no_whole_table(
     that ``figures`` issues scans a table of the record (PostgreSQL's plans depend on
     the table's size: bench/dashboard_queries.py reads them at 1,000,000)."""
     open_(factory, org, "major")
-    seen: list[str] = []
     with factory() as s:
         conn = s.connection()
-        from sqlalchemy import event
-
-        def listen(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
-                seen.append(statement)
-
-        event.listen(conn, "before_cursor_execute", listen)
-        figures(s, now=T0, tz=ZONE)
-        event.remove(conn, "before_cursor_execute", listen)
+        with executed(conn) as sent:
+            figures(s, now=T0, tz=ZONE)
+        seen = [sql for sql, _ in sent if sql.lstrip().upper().startswith("SELECT")]
         scans = []
         for statement in seen:
             # Parameters are not needed for the plan's shape: NULLs stand in.

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incidents import rosters
 from incidents.audit import AuditEvent, system_actor
 from incidents.org import Person
+from tests.statements import statements
 
 ACTOR = system_actor("cli")
 
@@ -174,7 +175,6 @@ def test_months_of_shifts_are_read_in_a_few_statements(
 ) -> None:
     """The calendar, the dashboard's gaps and the iCal feed read months at a time: the
     roster's rows are read once, not once per shift."""
-    from sqlalchemy import event
 
     t0 = datetime(2026, 9, 1, tzinfo=UTC)
     with factory.begin() as s:
@@ -200,16 +200,7 @@ def test_months_of_shifts_are_read_in_a_few_statements(
                 actor=ACTOR,
                 now=t0,
             )
-    statements: list[str] = []
-    engine = factory.kw["bind"]
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with factory() as s:
-            shifts = rosters.shifts_between(
-                s, "duty_officer", t0, datetime(2026, 12, 1, tzinfo=UTC)
-            )
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    with statements(factory.kw["bind"]) as seen, factory() as s:
+        shifts = rosters.shifts_between(s, "duty_officer", t0, datetime(2026, 12, 1, tzinfo=UTC))
     assert len(shifts) > 180  # two a day for three months, overrides cut in
-    assert len(statements) <= 5, statements
+    assert len(seen) <= 5, seen

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.web.dashboard import breaches, grade_groups, unacknowledged
@@ -17,6 +16,7 @@ from incidents.org import Person
 from incidents.permissions import Capabilities
 from tests.conftest import T0
 from tests.escalation.support import ack, open_, regrade
+from tests.statements import executed
 
 EVERYONE = Capabilities(
     person_id=0,
@@ -69,18 +69,9 @@ WHOLE_TABLE = re.compile(r"^SCAN (incident|escalation_chain|obligation)$")
 
 
 def _plans(factory: sessionmaker[Session], call: Callable[[Session], Any]) -> list[str]:
-    seen: list[tuple[str, Any]] = []
-
-    def listen(_c: Connection, _cur: Any, statement: str, params: Any, *_: Any) -> None:
-        seen.append((statement, params))
-
     with factory() as s:
-        engine = s.get_bind()
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
+        with executed(s.get_bind()) as seen:
             call(s)
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
         conn = s.connection()
         return [
             str(row[-1])

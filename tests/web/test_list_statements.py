@@ -7,17 +7,13 @@ filter once joined ``system_user`` per incident), listed plainly and searched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from app.web import incident_pages
 from incidents.clock import FrozenClock
 from incidents.org import Person
+from tests.statements import statements
 from tests.web.conftest import Browser, as_, open_, services_of
 
 PAGES = ("/incidents", "/incidents?q=门户", "/incidents?q=篡改网站", "/incidents?open=1")
@@ -33,24 +29,9 @@ SPREAD = (
 )
 
 
-@contextmanager
-def counted(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listen(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    engine = services_of(app).engine
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-
-
 def _statements(app: Flask, who: Browser, path: str) -> int:
     who.get(path)  # once first: the session's own first-request statements
-    with counted(app) as seen:
+    with statements(services_of(app).engine) as seen:
         assert who.get(path).status_code == 200
     return len(seen)
 
