@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from escalation.models import Destination, Notification
+from incidents.bulk import insert_rows
 
 INBOX = "inbox"
 # The label of a destination without a person that reaches everyone (ensure_broadcast).
@@ -204,20 +205,17 @@ class OutboxWriter:
         if not self._rows:
             return 0
         rows, self._rows = self._rows, []
-        # Core, not the ORM's bulk mode: the rows need no objects, only their count.
+        # Core, not the ORM's bulk mode: the rows need no objects, only their count;
+        # one statement of one short text however many rows (incidents.bulk).
         table = Notification.__table__
         assert isinstance(table, Table)
-        insert = (
-            postgresql.insert
-            if self.session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert
+        written = insert_rows(
+            self.session.connection(),
+            table,
+            rows,
+            skip_conflicts_on=("timer_id", "person_id", "channel"),
+            returning=("id",),
         )
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["timer_id", "person_id", "channel"])
-            .returning(table.c.id)
-        )
-        written = self.session.connection().execute(stmt, rows).all()
         return len(written)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
@@ -47,6 +47,15 @@ def due_timers(session: Session, *, now: datetime, batch: int) -> list[Timer]:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(session.scalars(stmt))
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the soonest pending timer falls due (the worker wakes then, not at its next
+    interval); None when none is pending. Read along the same partial index."""
+    soonest: datetime | None = session.scalar(
+        select(func.min(Timer.due_at)).where(text(f"timer.{PENDING_TIMER}"))
+    )
+    return soonest
 
 
 def sweep(

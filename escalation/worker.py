@@ -52,13 +52,17 @@ from escalation.handoff_watch import HandoffDuty
 from escalation.handover import hand_on_overdue
 from escalation.outbox import deliver
 from escalation.policy_people import refuse_unknown_people
-from escalation.sweep import sweep
+from escalation.sweep import next_due, sweep
 from escalation.worker_health import WorkerHealth
 from escalation.worker_lock import WorkerAlreadyRunning, single_worker_lock, sqlite_path
 from incidents.clock import Clock, SystemClock
 from incidents.db import make_engine, make_sessionmaker
 
 logger = logging.getLogger("fenghuo.worker")
+
+JOB_ID = "sweep-deliver"
+# A timer due sooner than this after a round is swept by the same job, without a wake-up.
+EARLY_WAKE_MARGIN = timedelta(milliseconds=50)
 
 __all__ = [
     "WorkerAlreadyRunning",
@@ -92,8 +96,9 @@ class RoundResult:
     notifications: int = 0
     sent: int = 0
     failed: int = 0
-    # Delivery stopped at the budget with notices still due: the next round should
-    # start at once rather than at the next wake-up (run_worker's job does so).
+    # The budget stopped delivery with notices still due, or the sweep with timers
+    # still due: the next round should start at once rather than at the next wake-up
+    # (run_worker's job does so).
     more: bool = False
 
 
@@ -119,10 +124,12 @@ def run_round(
     def go_on() -> bool:
         return not stop.is_set() and (deadline is None or time.monotonic() < deadline)
 
+    due_left = False  # the budget ended the sweep with timers still due
     while go_on():
         swept = sweep(factory, now=clock.now(), policy=policy, batch=sweep_batch)
         totals.fired += swept.fired
         totals.notifications += swept.notifications
+        due_left = swept.more
         if not swept.more:
             break
     # Notices not delivered within ``fallback_after`` go to the next destination or
@@ -150,6 +157,7 @@ def run_round(
         told = deliver_bulletins(factory, now=clock.now(), channels=channels, policy=policy.outbox)
         totals.sent += told.sent
         totals.failed += told.failed
+    totals.more = totals.more or (due_left and not stop.is_set())
     return totals
 
 
@@ -193,9 +201,43 @@ def run_worker(
             # A round whose delivery the budget cut short is followed at once by the
             # next (sweep first, as every round), not one wake-up later: a backlog — a
             # Telegram burst going at the flood limits' pace — is sent without pauses.
-            more = True
-            while more and not stop.is_set():
-                more = one_round()
+            while not stop.is_set():
+                more = True
+                while more and not stop.is_set():
+                    swept_at = clock.now()
+                    more = one_round()
+                if not wake_for_next_timer(swept_at):
+                    break
+
+        def wake_for_next_timer(swept_at: datetime) -> bool:
+            """Wake when the soonest pending timer falls due if that is before the next
+            interval: a deadline's page goes at its instant, not up to an interval late
+            (timers written meanwhile by the web or the API wait for the interval).
+            True: one the last round could not see (due after ``swept_at``) is due
+            within ``EARLY_WAKE_MARGIN``; the job sweeps again itself (a wake that early
+            could find the job still running, and be skipped). One due before it that
+            is still pending is another worker's, in its transaction: not waited for."""
+            planned = scheduler.get_job(JOB_ID)
+            if planned is None or planned.next_run_time is None:
+                return False
+            try:
+                with factory() as session:
+                    due = next_due(session)
+            except Exception:  # the interval still wakes the worker
+                logger.exception("reading the next timer failed")
+                return False
+            if due is None or due <= swept_at:
+                return False
+            # How long until it is due by the injected clock, from the scheduler's own
+            # (wall) time, which its next_run_time is in.
+            wait = due - clock.now()
+            if wait <= EARLY_WAKE_MARGIN:
+                stop.wait(max(wait.total_seconds(), 0))
+                return True
+            wake = datetime.now(UTC) + wait
+            if wake < planned.next_run_time - EARLY_WAKE_MARGIN:
+                planned.modify(next_run_time=wake)
+            return False
 
         def one_round() -> bool:
             began = time.monotonic()
@@ -235,6 +277,7 @@ def run_worker(
                 ", ".join(sorted(channels)),
                 sweep_seconds,
             )
+            first = clock.now()
             job()  # at once, not one interval after start
             scheduler.add_job(
                 job,
@@ -243,7 +286,7 @@ def run_worker(
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
-                id="sweep-deliver",
+                id=JOB_ID,
             )
             # Duties of their own, so that a slow one (verifying a long chain) never
             # delays a page; each first runs at start.
@@ -268,6 +311,9 @@ def run_worker(
                     "duty handoff",
                 )
             scheduler.start()
+            # The first round ran before the job was planned: plan its early wake now.
+            if wake_for_next_timer(first):
+                scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
             stop.wait()
         finally:
             if scheduler.running:

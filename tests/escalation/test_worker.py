@@ -12,17 +12,17 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.channels.inbox import InboxChannel
-from escalation.models import Notification
+from escalation.models import Notification, Timer
 from escalation.worker import WorkerAlreadyRunning, run_worker, single_worker_lock
-from incidents.clock import FrozenClock
+from incidents.clock import FrozenClock, SystemClock
 from incidents.org import Person
 from tests.conftest import T0
 from tests.escalation.support import DEFAULT_POLICY, RecordingChannel, open_
@@ -145,6 +145,57 @@ def test_a_running_worker_sweeps_and_delivers_until_stopped(
         + [("inform", "netsec")] * 2
         + [("inform", "director")]
     )
+
+
+def test_a_worker_wakes_when_a_timer_falls_due_not_at_its_next_interval(
+    sqlite_url: str, factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    # An interval of an hour: only the early wake can fire these timers in this test.
+    # Two timers, 1 s and 2 s ahead: the first is planned after the round at start, the
+    # second after the round that fired the first.
+    now = datetime.now(UTC)
+    incident_id = open_(factory, org, "general", at=now)
+    with factory() as s, s.begin():
+        s.execute(update(Timer).values(due_at=now + timedelta(days=30)))
+        first, second = s.scalars(
+            select(Timer.id).where(Timer.incident_id == incident_id).order_by(Timer.id).limit(2)
+        ).all()
+        for timer_id, ahead in ((first, 1), (second, 2)):
+            s.execute(
+                update(Timer)
+                .where(Timer.id == timer_id)
+                .values(due_at=now + timedelta(seconds=ahead), status="pending")
+            )
+    clock = SystemClock()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        kwargs={
+            "database_url": sqlite_url,
+            "policy": DEFAULT_POLICY,
+            "clock": clock,
+            "channels": {"inbox": InboxChannel(factory, clock)},
+            "sweep_seconds": 3600,
+            "stop": stop,
+        },
+    )
+    thread.start()
+    try:
+
+        def fired() -> list[tuple[datetime, datetime | None]]:
+            with factory() as s:
+                rows = s.execute(
+                    select(Timer.due_at, Timer.fired_at).where(Timer.id.in_((first, second)))
+                ).all()
+            return [(due, at) for due, at in rows] if all(at for _, at in rows) else []
+
+        times = wait_for(fired, "both timers fired by the worker's early wake-ups")
+    finally:
+        stop.set()
+        thread.join(timeout=STALL_SECONDS)
+    assert not thread.is_alive()
+    for due, at in times:
+        assert at is not None and due <= at < now + timedelta(minutes=30)
 
 
 def test_sigterm_stops_a_worker_process_cleanly(sqlite_url: str, tmp_path: Path) -> None:
