@@ -61,8 +61,6 @@ from incidents.db import make_engine, make_sessionmaker
 logger = logging.getLogger("fenghuo.worker")
 
 JOB_ID = "sweep-deliver"
-# A timer due sooner than this after a round is swept by the same job, without a wake-up.
-EARLY_WAKE_MARGIN = timedelta(milliseconds=50)
 
 __all__ = [
     "WorkerAlreadyRunning",
@@ -111,7 +109,7 @@ def run_round(
     worker_id: str,
     stop: threading.Event,
     sweep_batch: int = 500,
-    deliver_batch: int = 100,
+    deliver_batch: int = 500,
     budget: float | None = None,
 ) -> RoundResult:
     """Sweep until nothing is due, hand on what waited ``fallback_after`` undelivered,
@@ -171,7 +169,7 @@ def run_worker(
     stop: threading.Event | None = None,
     worker_id: str | None = None,
     sweep_batch: int = 500,
-    deliver_batch: int = 100,
+    deliver_batch: int = 500,
     audit_duty: CheckpointDuty | None = None,
     handoff_duty: HandoffDuty | None = None,
 ) -> None:
@@ -201,43 +199,34 @@ def run_worker(
             # A round whose delivery the budget cut short is followed at once by the
             # next (sweep first, as every round), not one wake-up later: a backlog — a
             # Telegram burst going at the flood limits' pace — is sent without pauses.
+            # A timer falling due before the next interval is waited for here, so its
+            # page goes at its instant rather than up to an interval late (the
+            # interval's wake-up meanwhile is skipped: one job at a time).
             while not stop.is_set():
                 more = True
                 while more and not stop.is_set():
                     swept_at = clock.now()
                     more = one_round()
-                if not wake_for_next_timer(swept_at):
+                wait = until_next_timer(swept_at)
+                if wait is None or wait >= sweep_seconds:
                     break
+                stop.wait(wait)
 
-        def wake_for_next_timer(swept_at: datetime) -> bool:
-            """Wake when the soonest pending timer falls due if that is before the next
-            interval: a deadline's page goes at its instant, not up to an interval late
-            (timers written meanwhile by the web or the API wait for the interval).
-            True: one the last round could not see (due after ``swept_at``) is due
-            within ``EARLY_WAKE_MARGIN``; the job sweeps again itself (a wake that early
-            could find the job still running, and be skipped). One due before it that
-            is still pending is another worker's, in its transaction: not waited for."""
-            planned = scheduler.get_job(JOB_ID)
-            if planned is None or planned.next_run_time is None:
-                return False
+        def until_next_timer(swept_at: datetime) -> float | None:
+            """Seconds until the soonest pending timer the last round could not see (due
+            after ``swept_at``) falls due, by the injected clock; None when there is none.
+            One due before it and still pending is another worker's, in its transaction:
+            not waited for. Timers written meanwhile (the web, the API) are found by the
+            next round, at the latest one interval on."""
             try:
                 with factory() as session:
                     due = next_due(session)
             except Exception:  # the interval still wakes the worker
                 logger.exception("reading the next timer failed")
-                return False
+                return None
             if due is None or due <= swept_at:
-                return False
-            # How long until it is due by the injected clock, from the scheduler's own
-            # (wall) time, which its next_run_time is in.
-            wait = due - clock.now()
-            if wait <= EARLY_WAKE_MARGIN:
-                stop.wait(max(wait.total_seconds(), 0))
-                return True
-            wake = datetime.now(UTC) + wait
-            if wake < planned.next_run_time - EARLY_WAKE_MARGIN:
-                planned.modify(next_run_time=wake)
-            return False
+                return None
+            return max((due - clock.now()).total_seconds(), 0.0)
 
         def one_round() -> bool:
             began = time.monotonic()
@@ -277,7 +266,6 @@ def run_worker(
                 ", ".join(sorted(channels)),
                 sweep_seconds,
             )
-            first = clock.now()
             job()  # at once, not one interval after start
             scheduler.add_job(
                 job,
@@ -311,9 +299,6 @@ def run_worker(
                     "duty handoff",
                 )
             scheduler.start()
-            # The first round ran before the job was planned: plan its early wake now.
-            if wake_for_next_timer(first):
-                scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
             stop.wait()
         finally:
             if scheduler.running:
