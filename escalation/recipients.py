@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from config.policy import ON_DUTY_PREFIX, PERSON_PREFIX
@@ -94,16 +94,24 @@ class Resolver:
             elif target != "deputy_director_in_charge":
                 roles.add(target)
         roles -= set(self._roles)
-        if duty:
-            rostered = set(self.session.scalars(select(Roster.role).where(Roster.role.in_(duty))))
-            self._no_roster |= duty - rostered
         if heads:
             roles.add("department_head")
+        # Which duty roles have a roster rides along the holders' statement, one
+        # uncorrelated EXISTS per role (evaluated once), when there is one to ride on.
+        duty_roles = sorted(duty)
+        if duty and not roles:
+            rostered = set(self.session.scalars(select(Roster.role).where(Roster.role.in_(duty))))
+            self._no_roster |= duty - rostered
+            duty_roles = []
         if roles:
             found: dict[str, list[Person]] = {role: [] for role in roles}
             by_department: dict[int, list[Person]] = {}
+            flags = [
+                exists().where(Roster.role == role).label(f"rostered_{i}")
+                for i, role in enumerate(duty_roles)
+            ]
             rows = self.session.execute(
-                select(Position.role, Position.department_id, Person)
+                select(Position.role, Position.department_id, Person, *flags)
                 .join(Person, Person.id == Position.person_id)
                 .where(
                     Position.role.in_(roles),
@@ -113,7 +121,10 @@ class Resolver:
                 )
                 .order_by(Position.valid_from, Person.id)
             ).all()
-            for role, department_id, person in rows:
+            if rows and duty_roles:  # with no row, on_duty reads the roster itself
+                rostered = {role for i, role in enumerate(duty_roles) if rows[0][3 + i]}
+                self._no_roster |= duty - rostered
+            for role, department_id, person, *_ in rows:
                 found[role].append(person)
                 if role == "department_head" and department_id is not None:
                     by_department.setdefault(department_id, []).append(person)

@@ -5,9 +5,10 @@ incident, so a rolled-back create gives its number back. The upsert locks the ye
 counter row until the transaction ends: concurrent creators queue on it (a PostgreSQL
 row lock; on SQLite every transaction holds the write lock anyway).
 
-On PostgreSQL the counter's upsert and the incident's INSERT are one statement (the
-upsert a data-modifying CTE the INSERT selects from); SQLite has no DML in a CTE, so
-there it is the upsert, then the INSERT. The statements are built once per dialect.
+On PostgreSQL the counter's upsert, the incident's INSERT and its first grade_change's
+are one statement (data-modifying CTEs, each selecting from the one before); SQLite has
+no DML in a CTE, so there it is the upsert, then the two INSERTs. The statements are
+built once per dialect.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import ColumnElement, Executable, Integer, Text, bindparam, cast
 from sqlalchemy import select as select_
 from sqlalchemy.orm import Session
 
-from incidents.models import Incident, IncidentCounter
+from incidents.models import GradeChange, Incident, IncidentCounter
 from incidents.rows import table_of
 
 # The columns the numbering fills in; the caller's row gives every other one but ``id``.
@@ -31,17 +32,27 @@ def number_text(year: int, seq: int) -> str:
     return f"FH-{year}-{seq:04d}"
 
 
-def insert_numbered(session: Session, year: int, row: Mapping[str, Any]) -> tuple[int, int, str]:
+def insert_numbered(
+    session: Session, year: int, row: Mapping[str, Any], graded: Mapping[str, Any]
+) -> tuple[int, int, str]:
     """INSERT the incident ``row`` (every column but ``id``, ``seq`` and ``number``;
-    ``year`` included) with the next number of ``year``; returns (id, seq, number)."""
+    ``year`` included) with the next number of ``year``, and its first ``grade_change``
+    (``graded``: every column but ``id`` and ``incident_id``); returns (id, seq,
+    number)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        got = session.execute(_numbered_insert(), dict(row)).one()
+        params = {**row, **{GRADED + k: v for k, v in graded.items()}}
+        got = session.execute(_numbered_insert(), params).one()
         return int(got.id), int(got.seq), str(got.number)
     seq = int(session.execute(_counter_upsert(dialect), {"year": year}).scalar_one())
     number = number_text(year, seq)
     new_id = session.execute(_plain_insert(), {**row, "seq": seq, "number": number}).scalar_one()
+    session.execute(insert(table_of(GradeChange)), {**graded, "incident_id": new_id})
     return int(new_id), seq, number
+
+
+# The first grade_change's parameters, named apart from the incident's.
+GRADED = "graded_"
 
 
 def _upsert(dialect: str) -> Any:
@@ -91,9 +102,24 @@ def _numbered_insert() -> Executable:
             values.append(number)
         else:
             values.append(bindparam(column.key, type_=column.type))
-    return (
+    created = (
         insert(table)
         .from_select([c.key for c in columns], select_(*values).select_from(numbered))
         .add_cte(numbered)
         .returning(table.c.id, table.c.seq, table.c.number)
+        .cte("created")
     )
+    changes = table_of(GradeChange)
+    change_columns = [c for c in changes.columns if c.key not in ("id", "incident_id")]
+    graded = (
+        insert(changes)
+        .from_select(
+            ["incident_id", *(c.key for c in change_columns)],
+            select_(
+                created.c.id,
+                *(bindparam(GRADED + c.key, type_=c.type) for c in change_columns),
+            ).select_from(created),
+        )
+        .cte("graded")
+    )
+    return select_(created.c.id, created.c.seq, created.c.number).add_cte(graded)

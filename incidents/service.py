@@ -24,7 +24,7 @@ from incidents.inputs import IncidentInput
 from incidents.models import GradeChange, Incident, incident_systems
 from incidents.numbering import insert_numbered
 from incidents.org import Department, Person, System
-from incidents.rows import adopt, table_of
+from incidents.rows import adopt
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,15 @@ def create_incident(
     }
     # Numbered and inserted by Core statements (one on PostgreSQL); the object is held by
     # the session as loaded, with the records it refers to, so nothing is read back.
-    incident_id, seq, number = insert_numbered(session, year, row)
+    # The first grade's record goes in with it: nothing in the transaction reads it back.
+    graded = {
+        "from_grade": None,
+        "to_grade": grade,
+        "reason": data.grade_reason or ("suggested" if data.grade is None else ""),
+        "actor_id": actor.person_id,
+        "at": now,
+    }
+    incident_id, seq, number = insert_numbered(session, year, row, graded)
     if systems:
         session.execute(
             insert(incident_systems),
@@ -163,18 +171,6 @@ def create_incident(
     set_committed_value(incident, "systems", systems)
     for name, held in _held(refs).items():
         set_committed_value(incident, name, held)
-    # The first grade's record: nothing in the transaction reads it back as an object.
-    session.execute(
-        insert(table_of(GradeChange)),
-        {
-            "incident_id": incident.id,
-            "from_grade": None,
-            "to_grade": grade,
-            "reason": data.grade_reason or ("suggested" if data.grade is None else ""),
-            "actor_id": actor.person_id,
-            "at": now,
-        },
-    )
     record(
         session,
         actor=actor,

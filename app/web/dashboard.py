@@ -234,10 +234,10 @@ def breaches(session: Session, viewer: Capabilities, at: datetime) -> tuple[int,
     return count, [Breach(rows[i][1], as_deadline(rows[i][0])) for i in ids if i in rows]
 
 
-# Today's figures read every incident; recomputing them on each refresh of each open
-# dashboard would make the page's cost grow with the whole record. They change only when
-# the record does (every change appends to the audit chain, so the chain's head moves)
-# or as time passes (due within the hour, today), hence the key.
+# Today's figures come from the counters and indexed sets of escalation.tallies (a
+# handful of statements, no table read whole); each open dashboard refreshing reads
+# them again only when the record changed (every change appends to the audit chain, so
+# its head moves) or the 30 s bucket of "due within the hour" and "today" turned.
 _FIGURES: dict[tuple[int, str, int, int], dict[str, Any]] = {}
 FIGURES_SECONDS = 30
 
