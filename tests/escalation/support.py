@@ -8,8 +8,10 @@ environment variables, so that a test can watch or block delivery from outside.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +27,7 @@ from escalation.models import Notification
 from escalation.queries import obligations_of
 from escalation.response import open_incident
 from escalation.sweep import sweep
+from escalation.worker import run_worker
 from incidents import rosters
 from incidents.audit import system_actor
 from incidents.clock import Clock
@@ -365,3 +368,20 @@ def process_channels(*, session_factory: sessionmaker[Session], clock: Clock) ->
         else FileRecordingInbox(InboxChannel(session_factory, clock), record)
     )
     return {"inbox": channel}
+
+
+@contextmanager
+def worker_thread(**kwargs: Any) -> Iterator[None]:
+    """``run_worker(**kwargs)`` in a thread for the block's length, then stopped: it
+    must end within the shared stall timeout."""
+    from tests.waiting import STALL_SECONDS
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, kwargs={**kwargs, "stop": stop})
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=STALL_SECONDS)
+    assert not thread.is_alive(), "the worker did not stop"

@@ -286,33 +286,21 @@ def test_the_worker_runs_the_handoff_duty_on_a_job_of_its_own(
     sqlite_url: str, factory: sessionmaker[Session], org: dict[str, Person]
 ) -> None:
     from escalation.channels.inbox import InboxChannel
-    from escalation.worker import run_worker
     from incidents.clock import FrozenClock
-    from tests.escalation.support import DEFAULT_POLICY
+    from tests.escalation.support import DEFAULT_POLICY, worker_thread
     from tests.waiting import wait_for
 
     set_up_roster(factory, org)
     clock = FrozenClock(HANDOFF + timedelta(minutes=2))
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=run_worker,
-        kwargs={
-            "database_url": sqlite_url,
-            "policy": DEFAULT_POLICY,
-            "clock": clock,
-            "channels": {"inbox": InboxChannel(factory, clock)},
-            "sweep_seconds": 0.05,
-            "stop": stop,
-            "handoff_duty": HandoffDuty(tz=SHANGHAI),
-        },
-    )
-    thread.start()
-    try:
+    with worker_thread(
+        database_url=sqlite_url,
+        policy=DEFAULT_POLICY,
+        clock=clock,
+        channels={"inbox": InboxChannel(factory, clock)},
+        sweep_seconds=0.05,
+        handoff_duty=HandoffDuty(tz=SHANGHAI),
+    ):
         wait_for(lambda: len(handoffs(factory)) == 1, "the 08:30 handoff to be written")
-    finally:
-        stop.set()
-        thread.join(timeout=STALL_SECONDS)
-    assert not thread.is_alive()
     assert [k for k, _a, _t in bulletins(factory)] == [
         f"handoff:{handoffs(factory)[0].id}:in",
         f"handoff:{handoffs(factory)[0].id}:out",

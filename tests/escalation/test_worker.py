@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.channels.inbox import InboxChannel
 from escalation.models import Notification, Timer
-from escalation.worker import WorkerAlreadyRunning, run_worker, single_worker_lock
+from escalation.worker import WorkerAlreadyRunning, single_worker_lock
 from incidents.clock import FrozenClock, SystemClock
 from incidents.org import Person
 from tests.conftest import T0
-from tests.escalation.support import DEFAULT_POLICY, RecordingChannel, open_
+from tests.escalation.support import DEFAULT_POLICY, RecordingChannel, open_, worker_thread
 from tests.waiting import STALL_SECONDS, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,41 +99,28 @@ def test_a_running_worker_sweeps_and_delivers_until_stopped(
     clock = FrozenClock(T0 + timedelta(minutes=10))
     inbox = InboxChannel(factory, clock)
     console = RecordingChannel("console")
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=run_worker,
-        kwargs={
-            "database_url": sqlite_url,
-            "policy": DEFAULT_POLICY,
-            "clock": clock,
-            "channels": {"inbox": inbox, "console": console},
-            "sweep_seconds": 0.05,
-            "stop": stop,
-        },
-    )
-    thread.start()
-    try:
 
-        def unsent() -> int | None:
-            with factory() as s:
-                return s.scalar(
-                    select(func.count())
-                    .select_from(Notification)
-                    .where(Notification.status != "sent")
-                )
+    def unsent() -> int | None:
+        with factory() as s:
+            return s.scalar(
+                select(func.count()).select_from(Notification).where(Notification.status != "sent")
+            )
 
-        def all_sent() -> bool:
-            return unsent() == 0 and any(m.recipient_login == "director" for m in console.sent)
+    def all_sent() -> bool:
+        return unsent() == 0 and any(m.recipient_login == "director" for m in console.sent)
 
+    with worker_thread(
+        database_url=sqlite_url,
+        policy=DEFAULT_POLICY,
+        clock=clock,
+        channels={"inbox": inbox, "console": console},
+        sweep_seconds=0.05,
+    ):
         wait_for(
             all_sent,
             "the pages and informs due by 10 minutes to be sent",
             progress=lambda: (unsent(), len(console.sent)),
         )
-    finally:
-        stop.set()
-        thread.join(timeout=STALL_SECONDS)
-    assert not thread.is_alive()
     # Configuring a console channel turned on the broadcast console destination: what
     # this worker fired is logged too (the notices at open predate it) — the command
     # center's reminders at 5 and 10 minutes, 3(2)'s inform reminders, and the director's
@@ -167,33 +153,22 @@ def test_a_worker_wakes_when_a_timer_falls_due_not_at_its_next_interval(
                 .values(due_at=now + timedelta(seconds=ahead), status="pending")
             )
     clock = SystemClock()
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=run_worker,
-        kwargs={
-            "database_url": sqlite_url,
-            "policy": DEFAULT_POLICY,
-            "clock": clock,
-            "channels": {"inbox": InboxChannel(factory, clock)},
-            "sweep_seconds": 3600,
-            "stop": stop,
-        },
-    )
-    thread.start()
-    try:
 
-        def fired() -> list[tuple[datetime, datetime | None]]:
-            with factory() as s:
-                rows = s.execute(
-                    select(Timer.due_at, Timer.fired_at).where(Timer.id.in_((first, second)))
-                ).all()
-            return [(due, at) for due, at in rows] if all(at for _, at in rows) else []
+    def fired() -> list[tuple[datetime, datetime | None]]:
+        with factory() as s:
+            rows = s.execute(
+                select(Timer.due_at, Timer.fired_at).where(Timer.id.in_((first, second)))
+            ).all()
+        return [(due, at) for due, at in rows] if all(at for _, at in rows) else []
 
+    with worker_thread(
+        database_url=sqlite_url,
+        policy=DEFAULT_POLICY,
+        clock=clock,
+        channels={"inbox": InboxChannel(factory, clock)},
+        sweep_seconds=3600,
+    ):
         times = wait_for(fired, "both timers fired by the worker's early wake-ups")
-    finally:
-        stop.set()
-        thread.join(timeout=STALL_SECONDS)
-    assert not thread.is_alive()
     for due, at in times:
         assert at is not None and due <= at < now + timedelta(minutes=30)
 
