@@ -6,16 +6,19 @@ Views reach them through :func:`services` and the request-scoped session through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Policy
 from config.settings import Settings
 from incidents.clock import Clock
+from incidents.db import reads_only
 
 
 @dataclass
@@ -25,6 +28,11 @@ class Services:
     sessions: sessionmaker[Session]
     policy: Policy
     clock: Clock
+    # The engine for requests that only read (incidents.db.reads_only).
+    reading: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reading = reads_only(self.engine)
 
 
 def services() -> Services:
@@ -32,12 +40,40 @@ def services() -> Services:
     return found
 
 
+# Requests that only read: their session's transactions read beside each other on
+# SQLite (incidents.db.reads_only); a write in one is refused, loudly.
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def db() -> Session:
-    """The request's session (opened on first use, closed at teardown)."""
+    """The request's session (opened on first use, closed at teardown): a GET's only
+    reads."""
     if "db_session" not in g:
-        g.db_session = services().sessions()
+        svc = services()
+        if has_request_context() and request.method in READING:
+            g.db_session = svc.sessions(bind=svc.reading)
+        else:
+            g.db_session = svc.sessions()
     session: Session = g.db_session
     return session
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """A write in the request's session: the read transaction it may have open ends,
+    the write runs in a transaction of its own (on SQLite ``BEGIN IMMEDIATE``, even in a
+    GET, whose session otherwise only reads), committed when the block ends and rolled
+    back on any error, so a refused action stores nothing."""
+    session = db()
+    if session.in_transaction():
+        session.commit()
+    bound = session.bind
+    session.bind = services().engine
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.bind = bound
 
 
 def now() -> datetime:

@@ -46,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import event as orm_events
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.pool import Pool
 
 from config.audit_key import (
     AuditKey,
@@ -131,8 +132,10 @@ def system_actor(source: str = "worker") -> Actor:
 
 # --- the key ---------------------------------------------------------------------------
 
-_ENGINE_KEYS: weakref.WeakKeyDictionary[Engine, Keyring] = weakref.WeakKeyDictionary()
-_ENGINE_CHECKPOINTS: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
+# Keyed by the engine's pool, which the engine shares with its option engines
+# (incidents.db.reads_only): a GET's session signs and verifies with the same keys.
+_ENGINE_KEYS: weakref.WeakKeyDictionary[Pool, Keyring] = weakref.WeakKeyDictionary()
+_ENGINE_CHECKPOINTS: weakref.WeakKeyDictionary[Pool, Path] = weakref.WeakKeyDictionary()
 _process_keyring: list[Keyring] = []
 
 
@@ -143,18 +146,18 @@ def bind_keyring(engine: Engine, keyring: Keyring, *, checkpoints: Path | None =
     none bound uses those of the process environment (``FENGHUO_AUDIT_KEY`` or the
     instance key file, ``FENGHUO_AUDIT_CHECKPOINTS``).
     """
-    _ENGINE_KEYS[engine] = keyring
+    _ENGINE_KEYS[engine.pool] = keyring
     if checkpoints is not None:
-        _ENGINE_CHECKPOINTS[engine] = checkpoints
+        _ENGINE_CHECKPOINTS[engine.pool] = checkpoints
 
 
-def _engine(session: Session) -> Engine:
+def _pool(session: Session) -> Pool:
     bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
+    return (bind if isinstance(bind, Engine) else bind.engine).pool
 
 
 def keyring_for(session: Session) -> Keyring:
-    found = _ENGINE_KEYS.get(_engine(session))
+    found = _ENGINE_KEYS.get(_pool(session))
     if found is not None:
         return found
     if not _process_keyring:
@@ -164,7 +167,7 @@ def keyring_for(session: Session) -> Keyring:
 
 def checkpoint_path_for(session: Session) -> Path:
     """Where the checkpoints of this database are kept (as bound, or as configured)."""
-    return _ENGINE_CHECKPOINTS.get(_engine(session)) or checkpoint_path_from_environment()
+    return _ENGINE_CHECKPOINTS.get(_pool(session)) or checkpoint_path_from_environment()
 
 
 def head_message(seq: int, digest: str) -> str:

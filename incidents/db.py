@@ -2,9 +2,10 @@
 
 Plain SQLAlchemy 2 with no Flask: the worker and the bot use the same models. SQLite is
 run in WAL mode with foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` on every
-transaction, so that a transaction that will write takes the write lock before it reads
-(a deferred transaction cannot upgrade once another writer committed: "database is
-locked"). PostgreSQL needs nothing special here; row locks come from the queries.
+transaction that may write, so that it takes the write lock before it reads (a deferred
+transaction cannot upgrade once another writer committed: "database is locked"); one
+that only reads (:func:`reads_only`, a GET's) begins deferred and may not write.
+PostgreSQL needs nothing special here; row locks come from the queries.
 """
 
 from __future__ import annotations
@@ -75,7 +76,25 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work that only reads (reads_only) begins deferred: WAL lets readers
+        # run beside each other and beside the one writer, instead of queueing for the
+        # write lock (and SQLite's busy back-off of up to 100 ms a try). query_only makes
+        # a write in it an error at once, never the "database is locked" a deferred
+        # transaction meets when it tries to upgrade after another writer committed.
+        reads = bool(connection.get_execution_options().get(READS_ONLY))
+        if connection.info.get(READS_ONLY, False) != reads:
+            connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if reads else 'OFF'}")
+            connection.info[READS_ONLY] = reads
+        connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
+
+
+READS_ONLY = "fenghuo_reads_only"
+
+
+def reads_only(engine: Engine) -> Engine:
+    """``engine`` for units of work that only read (a GET's): on SQLite their
+    transactions begin deferred and refuse writes; on PostgreSQL nothing changes."""
+    return engine.execution_options(**{READS_ONLY: True})
 
 
 URL_VARIABLE = "FENGHUO_DATABASE_URL"

@@ -106,8 +106,8 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor, now: datetime
 class Caller:
     """Who a bearer token speaks for, and what they may do at the moment it was checked.
 
-    ``noted``: the token's ``last_used_at`` was just updated (at most once a minute), so
-    the transaction has written and the caller may want it committed on its own."""
+    ``noted``: the token's ``last_used_at`` is older than a minute: the caller records
+    this use (:func:`note_use`) in a transaction of its own."""
 
     token_id: int
     scope: str
@@ -147,6 +147,9 @@ def caller_for(session: Session, token: str, *, now: datetime) -> Caller | None:
     caps = from_held(person.id, person.is_admin, (tuple(row[4:]) for row in rows))
     # Only a coarse "last used" (once a minute) so that reads do not become writes.
     noted = last_used_at is None or (now - last_used_at).total_seconds() > 60
-    if noted:
-        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return Caller(token_id=token_id, scope=scope, person=person, caps=caps, noted=noted)
+
+
+def note_use(session: Session, token_id: int, *, now: datetime) -> None:
+    """Record that the token was used at ``now`` (when ``caller_for`` says ``noted``)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

@@ -12,11 +12,11 @@ from flask import current_app, g, request
 
 from app.api.errors import Unauthorized
 from app.auth import AppUser
-from app.extensions import db, now
+from app.extensions import db, now, writing
 from incidents.audit import Actor
 from incidents.errors import Forbidden
 from incidents.permissions import Capabilities
-from incidents.tokens import caller_for
+from incidents.tokens import caller_for, note_use
 
 # Endpoints anyone may read: the description of the API is not data.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
@@ -67,9 +67,11 @@ def authenticate() -> None:
         session.rollback()
         raise Unauthorized("unknown or revoked token", field="Authorization", code="invalid_token")
     if found.noted:
-        # ``last_used_at`` was touched (once a minute): commit that on its own, so that a
-        # view that only reads, or fails, does not take it back.
-        session.commit()
+        # ``last_used_at``, once a minute, in a transaction of its own, so that a view
+        # that only reads (a GET's session writes nothing), or fails, does not take it
+        # back; the view then begins anew.
+        with writing() as written:
+            note_use(written, found.token_id, now=now())
     # Otherwise the view continues this transaction: what was checked is what it writes.
     user = AppUser.of(found.person)
     scope = found.scope

@@ -1,4 +1,4 @@
-"""The request's unit of work for a write.
+"""The request's unit of work for a write (:func:`app.extensions.writing`).
 
 Loading the logged-in person already opened a (read) transaction on the request's
 session; a write ends it and runs in a transaction of its own, committed when the block
@@ -7,18 +7,6 @@ ends and rolled back on any error, so a refused action stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from app.extensions import writing
 
-from sqlalchemy.orm import Session
-
-from app.extensions import db
-
-
-@contextmanager
-def writing() -> Iterator[Session]:
-    session = db()
-    if session.in_transaction():
-        session.commit()
-    with session.begin():
-        yield session
+__all__ = ["writing"]
