@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.channels.inbox import InboxChannel
 from escalation.models import Notification, Timer
 from escalation.worker import WorkerAlreadyRunning, single_worker_lock
+from escalation.worker_health import ROUNDS
 from incidents.clock import FrozenClock, SystemClock
 from incidents.org import Person
 from tests.conftest import T0
@@ -171,6 +173,34 @@ def test_a_worker_wakes_when_a_timer_falls_due_not_at_its_next_interval(
         times = wait_for(fired, "both timers fired by the worker's early wake-ups")
     for due, at in times:
         assert at is not None and due <= at < now + timedelta(minutes=30)
+
+
+def test_a_frozen_clock_does_not_make_the_worker_sweep_again_and_again(
+    sqlite_url: str, factory: sessionmaker[Session], org: dict[str, Person]
+) -> None:
+    # A timer 1 ms ahead of a clock that never moves: waiting for it would never bring
+    # it due, so the job must leave it to the interval rather than sweep in a loop.
+    incident_id = open_(factory, org, "general")
+    with factory() as s, s.begin():
+        s.execute(
+            update(Timer)
+            .where(Timer.incident_id == incident_id, Timer.status == "pending")
+            .values(due_at=T0 + timedelta(milliseconds=1))
+        )
+    clock = FrozenClock(T0)
+    ok = ROUNDS.labels("ok")
+    before = ok._value.get()
+    with worker_thread(
+        database_url=sqlite_url,
+        policy=DEFAULT_POLICY,
+        clock=clock,
+        channels={"inbox": InboxChannel(factory, clock)},
+        sweep_seconds=3600,
+    ):
+        wait_for(lambda: ok._value.get() > before, "the worker's first round")
+        threading.Event().wait(0.5)  # a loop would run hundreds of rounds meanwhile
+        rounds = ok._value.get() - before
+    assert rounds == 1
 
 
 def test_sigterm_stops_a_worker_process_cleanly(sqlite_url: str, tmp_path: Path) -> None:
