@@ -98,11 +98,10 @@ class Resolver:
             roles.add("department_head")
         # Which duty roles have a roster rides along the holders' statement, one
         # uncorrelated EXISTS per role (evaluated once), when there is one to ride on.
-        duty_roles = sorted(duty)
         if duty and not roles:
             rostered = set(self.session.scalars(select(Roster.role).where(Roster.role.in_(duty))))
             self._no_roster |= duty - rostered
-            duty_roles = []
+        duty_roles = sorted(duty) if roles else []
         if roles:
             found: dict[str, list[Person]] = {role: [] for role in roles}
             by_department: dict[int, list[Person]] = {}

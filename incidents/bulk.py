@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, Text, bindparam, cast, column, func, insert, select
+from sqlalchemy import Connection, Row, Table, Text, bindparam, cast, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -57,13 +57,11 @@ def insert_rows(
         if skip_conflicts_on is not None:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
         parameters: Any = None
-    else:
-        lite = sqlite.insert(table) if dialect == "sqlite" else None
-        if lite is not None and skip_conflicts_on is not None:
+    else:  # SQLite, the other engine
+        lite = sqlite.insert(table)
+        if skip_conflicts_on is not None:
             lite = lite.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-        elif skip_conflicts_on is not None:
-            raise ValueError(f"insert_rows: no conflict clause for {dialect}")
-        stmt = lite if lite is not None else insert(table)
+        stmt = lite
         parameters = list(rows)
     if returning:
         stmt = stmt.returning(*(table.c[name] for name in returning))

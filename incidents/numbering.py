@@ -47,7 +47,7 @@ def insert_numbered(
     seq = int(session.execute(_counter_upsert(dialect), {"year": year}).scalar_one())
     number = number_text(year, seq)
     new_id = session.execute(_plain_insert(), {**row, "seq": seq, "number": number}).scalar_one()
-    session.execute(insert(table_of(GradeChange)), {**graded, "incident_id": new_id})
+    session.execute(_grade_insert(), {**graded, "incident_id": new_id})
     return int(new_id), seq, number
 
 
@@ -77,6 +77,11 @@ def _counter_upsert(dialect: str) -> Executable:
 def _plain_insert() -> Executable:
     table = table_of(Incident)
     return insert(table).returning(table.c.id)
+
+
+@cache
+def _grade_insert() -> Executable:
+    return insert(table_of(GradeChange))
 
 
 @cache
