@@ -80,17 +80,14 @@ def start(
                     )
                 )
         # One statement for every timer, in the order the one-by-one inserts had them
-        # (ids rise in that order); the pages due now come back as objects to fire.
-        started: list[Timer] = []
+        # (ids rise in that order); the pages due now are held as objects to fire.
+        due: list[Timer] = []
         if timers:
-            started = list(
-                session.scalars(
-                    insert(Timer).returning(Timer).execution_options(render_nulls=True), timers
-                )
-            )
-        due = sorted(
-            (t for t in started if t.kind == "step" and t.due_at <= now), key=lambda t: t.id
-        )
+            table = table_of(Timer)
+            for row in session.execute(insert(table).returning(*table.c), timers).mappings():
+                if row["kind"] == "step" and row["due_at"] <= now:
+                    due.append(adopt(session, Timer, dict(row)))
+            due.sort(key=lambda t: t.id)
         record(
             session,
             actor=actor,
@@ -153,7 +150,10 @@ def _create_obligations(
                 "grade": incident.grade,
                 "due_at": opened + window if opened is not None else None,
                 "status": "pending",
+                "fulfilled_at": None,
+                "report_id": None,
                 "late_reason": "",
+                "breached_at": None,
                 "waived_reason": "",
                 "created_at": now,
                 "updated_at": now,
@@ -161,8 +161,12 @@ def _create_obligations(
         )
     if not rows:
         return [], []
-    # Read back as objects: the first page's firing takes them instead of a query.
-    made = list(session.scalars(insert(Obligation).returning(Obligation), rows))
+    # Held as objects: the first page's firing takes them instead of a query.
+    table = table_of(Obligation)
+    made = [
+        adopt(session, Obligation, dict(row))
+        for row in session.execute(insert(table).returning(*table.c), rows).mappings()
+    ]
     ids: dict[str, int] = {ob.name: ob.id for ob in made}
     planned = [
         _Planned(ids[r["name"]], r["name"], r["due_at"], window)
@@ -213,7 +217,12 @@ def _timer_row(
         "until": None,
         "obligation_id": None,
         "fraction": None,
+        "receipt_id": None,
+        "notice": None,
+        "fired_at": None,
+        "cancelled_at": None,
         "cancel_reason": "",
+        "recipients_json": None,
         "note": "",
         "created_at": now,
         **fields,
