@@ -264,24 +264,41 @@ def oldest_undelivered(session: Session) -> tuple[datetime | None, str | None]:
     keeps retrying but is no longer what the person waits for; a group notice (no
     person) is left out, its step's people are reached one by one. Reads the queue
     through its partial index."""
-    queued = text(f"notification.{QUEUED_NOTIFICATION}")
-    waiting = or_(Notification.fallback_since.is_not(None), Notification.channel == "inbox")
+    # The queue first, on its own (MATERIALIZED): given the conditions below as well,
+    # SQLite's planner read the whole notification table (1,050,005 rows at 1,000,000
+    # incidents: 60 % of a dashboard's time) instead of the queue's partial index, once
+    # ANALYZE had found that index empty. PostgreSQL goes through the index either way.
+    queue = (
+        select(
+            Notification.id,
+            Notification.created_at,
+            Notification.channel,
+            Notification.timer_id,
+            Notification.person_id,
+        )
+        .where(
+            text(f"notification.{QUEUED_NOTIFICATION}"),
+            or_(Notification.fallback_since.is_not(None), Notification.channel == "inbox"),
+        )
+        .cte("queue")
+        .prefix_with("MATERIALIZED")
+    )
     sibling = aliased(Notification)
     delivered_elsewhere = (
         select(sibling.id)
         .where(
-            sibling.timer_id == Notification.timer_id,
-            sibling.person_id == Notification.person_id,
-            sibling.channel != Notification.channel,
+            sibling.timer_id == queue.c.timer_id,
+            sibling.person_id == queue.c.person_id,
+            sibling.channel != queue.c.channel,
             sibling.channel != "inbox",
             sibling.status == "sent",
         )
         .exists()
     )
     row = session.execute(
-        select(Notification.created_at, Notification.channel)
-        .where(queued, Notification.person_id.is_not(None), waiting, ~delivered_elsewhere)
-        .order_by(Notification.created_at, Notification.id)
+        select(queue.c.created_at, queue.c.channel)
+        .where(queue.c.person_id.is_not(None), ~delivered_elsewhere)
+        .order_by(queue.c.created_at, queue.c.id)
         .limit(1)
     ).first()
     if row is None:
