@@ -1,4 +1,5 @@
-"""The dashboard's grade lists walk the deadlines in due order: the same incidents, in the
+"""The dashboard's grade lists walk the deadlines in due order (or, for a grade of few
+incidents, order them by their own deadlines): the same incidents, in the
 same order, as sorting every open incident by its nearest unfulfilled deadline."""
 
 from __future__ import annotations
@@ -67,14 +68,18 @@ def test_the_grade_lists_are_the_nearest_deadlines_first_then_the_newest(
     with any_factory() as s:
         for grade in ("general", "major"):
             for limit in (1, 3, 8, 40):
-                got = [
-                    i.id
-                    for i in dashboard._by_urgency(
-                        s,
-                        [Incident.status.in_(OPEN_STATUSES), Incident.grade == grade],
-                        limit,
-                    )
-                ]
-                assert got == _expected(s, grade, limit), (grade, limit)
+                # Walking the deadlines (count unknown, or more than FEW), and ordering
+                # a grade's few incidents from their own deadlines: the same list.
+                for count in (None, dashboard.FEW + 1, dashboard.FEW):
+                    got = [
+                        i.id
+                        for i in dashboard._by_urgency(
+                            s,
+                            [Incident.status.in_(OPEN_STATUSES), Incident.grade == grade],
+                            limit,
+                            count,
+                        )
+                    ]
+                    assert got == _expected(s, grade, limit), (grade, limit, count)
         groups = {g.grade: [i.id for i in g.incidents] for g in dashboard.grade_groups(s, EVERYONE)}
         assert groups["general"] == _expected(s, "general", dashboard.PER_GRADE)
