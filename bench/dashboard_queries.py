@@ -49,7 +49,7 @@ from escalation.stats import figures  # noqa: E402
 from incidents.db import make_engine  # noqa: E402
 from incidents.lifecycle import OPEN_STATUSES  # noqa: E402
 from incidents.models import Incident  # noqa: E402
-from incidents.org import Department  # noqa: E402
+from incidents.org import Department, system_users  # noqa: E402
 from incidents.permissions import Capabilities  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -63,15 +63,21 @@ EVERYONE = Capabilities(
 
 
 def _department_head(engine: Engine) -> Capabilities:
-    """A head of the traffic division: sees its incidents and its systems' (the filter)."""
+    """A head of the traffic division: sees its incidents and its systems' (the filter),
+    with the systems read as ``incidents.permissions.capabilities`` reads them for the
+    logged-in head (``system_ids``)."""
     with Session(engine) as session:
         traffic = session.scalars(select(Department.id).where(Department.code == "traffic")).one()
+        systems = session.scalars(
+            select(system_users.c.system_id).where(system_users.c.department_id == traffic)
+        ).all()
     return Capabilities(
         person_id=2,
         roles=frozenset(),
         department_ids=frozenset({traffic}),
         is_admin=False,
         in_command_center=False,
+        system_ids=frozenset(systems),
     )
 
 

@@ -48,6 +48,8 @@ import harness  # noqa: E402
 from harness import Load, Report, Request, Row, Scratch  # noqa: E402
 from populate import PASSWORD, populate  # noqa: E402
 
+from config.audit_key import KEY_FILE, keyring_from_environment  # noqa: E402
+
 VIEWERS = {"duty officer": "duty", "department head": "trafhead"}
 YARDSTICK = "/healthz"
 CONCURRENCY = 2
@@ -209,6 +211,12 @@ def _database(engine: str, size: int, args: argparse.Namespace) -> Iterator[Scra
     for url in args.populated:
         if url.startswith("postgresql") == (engine == "postgresql"):
             with tempfile.TemporaryDirectory(prefix="fenghuo-ui-bench-") as folder:
+                # The servers and ``audit verify`` hash with the key populate.py used:
+                # this process's, from the environment (FENGHUO_AUDIT_KEY or the key
+                # file of the instance folder it names).
+                key = keyring_from_environment().current.secret.decode("utf-8")
+                (Path(folder) / KEY_FILE).write_text(key, encoding="utf-8")
+                (Path(folder) / KEY_FILE).chmod(0o600)
                 yield Scratch(engine, url, Path(folder))
             return
     with harness.scratch(engine, demo=False) as db:
