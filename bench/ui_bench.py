@@ -23,7 +23,7 @@ table's head and in a note per size. ``audit verify`` runs at the end of each en
 
     .venv/bin/python bench/ui_bench.py [--incidents 1000000] [--small-incidents 100000]
         [--rounds 40] [--engine both] [--caches both] [--repeats 3] [--json out.json]
-    FENGHUO_AUDIT_KEY=… .venv/bin/python bench/ui_bench.py --populated URL  # measured as is
+    .venv/bin/python bench/ui_bench.py --populated URL  # kept by populate.py --keep, as is
 """
 
 from __future__ import annotations
@@ -47,8 +47,6 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 import harness  # noqa: E402
 from harness import Load, Report, Request, Row, Scratch  # noqa: E402
 from populate import PASSWORD, populate  # noqa: E402
-
-from config.audit_key import KEY_FILE, keyring_from_environment  # noqa: E402
 
 VIEWERS = {"duty officer": "duty", "department head": "trafhead"}
 YARDSTICK = "/healthz"
@@ -211,12 +209,6 @@ def _database(engine: str, size: int, args: argparse.Namespace) -> Iterator[Scra
     for url in args.populated:
         if url.startswith("postgresql") == (engine == "postgresql"):
             with tempfile.TemporaryDirectory(prefix="fenghuo-ui-bench-") as folder:
-                # The servers and ``audit verify`` hash with the key populate.py used:
-                # this process's, from the environment (FENGHUO_AUDIT_KEY or the key
-                # file of the instance folder it names).
-                key = keyring_from_environment().current.secret.decode("utf-8")
-                (Path(folder) / KEY_FILE).write_text(key, encoding="utf-8")
-                (Path(folder) / KEY_FILE).chmod(0o600)
                 yield Scratch(engine, url, Path(folder))
             return
     with harness.scratch(engine, demo=False) as db:
