@@ -13,6 +13,8 @@ module holds what must be code:
 - **Dying with the supervisor**: :func:`on_starting` watches ``fenghuo run``
   (``app.lifeline``); the master then stops gracefully, within ``graceful_timeout``.
 - **Logs** in ``FENGHUO_LOG_FORMAT`` (``app.logs``), the access log included.
+- **A warm start**: :func:`post_worker_init` compiles the templates (``app.warm_start``)
+  before the worker takes its first connection.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 from app.lifeline import follow_parent
 from app.logs import configure_logging, formatter
+from app.warm_start import warm
 
 # Idle workers stop at once; a request in flight gets this long after SIGTERM, so a
 # restart after the supervisor died is never held up long.
@@ -57,6 +60,10 @@ logger_class = FenghuoLogger
 
 def on_starting(server: Any) -> None:
     follow_parent()
+
+
+def post_worker_init(worker: Any) -> None:
+    warm(worker.wsgi)
 
 
 def child_exit(server: Any, worker: Any) -> None:
