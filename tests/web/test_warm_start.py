@@ -31,7 +31,7 @@ def test_the_worker_compiles_every_template_before_its_first_request(
     gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))
     cache = app.jinja_env.cache
     assert cache is not None
-    compiled = {key[1] for key in cache.keys()}
+    compiled = {key[1] for key in cache}
     assert compiled >= set(names)
     assert gc.get_freeze_count() > 0
 
