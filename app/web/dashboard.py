@@ -17,6 +17,7 @@ hundred thousand. ``bench/dashboard_queries.py`` prints each query's plan.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,10 +86,14 @@ def _unacknowledged_ids() -> Select[tuple[int]]:
     estimate high enough to pay for JIT compilation, most of the query's time.
     """
     never = select(Incident.id).where(_is_open(), Incident.acknowledged_at.is_(None))
-    waiting = select(EscalationChain.incident_id).where(
+    return select(union(never, _waiting_chains()).subquery().c[0])
+
+
+def _waiting_chains() -> Select[int]:
+    """The incidents of running chains nobody acknowledged (ix_chain_waiting)."""
+    return select(EscalationChain.incident_id).where(
         EscalationChain.ended_at.is_(None), EscalationChain.acknowledged_at.is_(None)
     )
-    return select(union(never, waiting).subquery().c[0])
 
 
 def _owed_by_due(
@@ -195,25 +200,84 @@ def _incidents(session: Session, chosen: list[int]) -> list[Incident]:
     return [found[i] for i in chosen if i in found]
 
 
-def grade_groups(session: Session, viewer: Capabilities) -> list[GradeGroup]:
-    counts = dict(
-        session.execute(
-            select(Incident.grade, func.count()).where(*_open(viewer)).group_by(Incident.grade)
-        ).all()
-    )
+@dataclass(frozen=True)
+class Seen:
+    """The incidents not closed that a viewer who does not see everything may read,
+    read once for the whole page (:func:`seen_by`): the grade counts, the
+    unacknowledged and the breaches are then counted from it, instead of each count
+    testing every open incident against the viewer's departments and systems again
+    (three passes of 15,000 probes at 1,000,000 incidents)."""
+
+    # id -> (grade, open, never acknowledged, detected at)
+    rows: dict[int, tuple[str, bool, bool, datetime]]
+
+    def open_ids(self, grade: str | None = None) -> list[int]:
+        return [i for i, (g, is_open, _, _) in self.rows.items() if is_open and grade in (None, g)]
+
+
+def seen_by(session: Session, viewer: Capabilities) -> Seen | None:
+    """What ``viewer`` sees of the incidents not closed; None when they see everything
+    (the counts then read the indexes alone)."""
+    if viewer.sees_all:
+        return None
+
+    def part(is_open: bool, status: ColumnElement[bool]) -> Select[int, str, bool, bool, datetime]:
+        return select(
+            Incident.id,
+            Incident.grade,
+            literal(is_open),
+            Incident.acknowledged_at.is_(None),
+            Incident.detected_at,
+        ).where(status, visible_filter(viewer))
+
+    # The open ones through their partial index, the resolved through the status
+    # index: asked for all five statuses at once, SQLite read the whole table.
+    rows = session.execute(
+        union_all(part(True, _is_open()), part(False, Incident.status == _const("resolved")))
+    ).all()
+    return Seen({i: (g, bool(o), bool(n), d) for i, g, o, n, d in rows})
+
+
+def grade_groups(
+    session: Session, viewer: Capabilities, seen: Seen | None = None
+) -> list[GradeGroup]:
+    if seen is None:
+        counts = dict(
+            session.execute(
+                select(Incident.grade, func.count()).where(*_open(viewer)).group_by(Incident.grade)
+            ).all()
+        )
+    else:
+        counts = Counter(seen.rows[i][0] for i in seen.open_ids())
     groups = []
     for grade in reversed(GRADES):  # especially major first
         count = int(counts.get(grade, 0))
-        rows = (
-            _by_urgency(session, [*_open(viewer), Incident.grade == grade], PER_GRADE, count)
-            if count
-            else []
-        )
+        if not count:
+            rows = []
+        elif seen is not None and count <= FEW:
+            ids = seen.open_ids(grade)
+            rows = _incidents(session, _nearest_first(session, [Incident.id.in_(ids)], PER_GRADE))
+        else:
+            conditions = [*_open(viewer), Incident.grade == grade]
+            rows = _by_urgency(session, conditions, PER_GRADE, count)
         groups.append(GradeGroup(grade, count, rows))
     return groups
 
 
-def unacknowledged(session: Session, viewer: Capabilities) -> tuple[int, list[Incident]]:
+def unacknowledged(
+    session: Session, viewer: Capabilities, seen: Seen | None = None
+) -> tuple[int, list[Incident]]:
+    if seen is not None:
+        # The running chains nobody acknowledged (their index alone), and the viewer's
+        # open incidents never acknowledged.
+        waiting = set(session.scalars(_waiting_chains()))
+        ids = [
+            i
+            for i, (_, is_open, never, _) in seen.rows.items()
+            if is_open and (never or i in waiting)
+        ]
+        ids.sort(key=lambda i: (seen.rows[i][3], i))
+        return len(ids), _incidents(session, ids[:LIST_LIMIT])
     conditions = [*_open(viewer), Incident.id.in_(_unacknowledged_ids())]
     # The count rides on the first page (a window over every row the page is cut
     # from): one pass over the unacknowledged, not one to count and one to list.
@@ -226,7 +290,9 @@ def unacknowledged(session: Session, viewer: Capabilities) -> tuple[int, list[In
     return (first[0][1] if first else 0), _incidents(session, [i for i, _ in first])
 
 
-def breaches(session: Session, viewer: Capabilities, at: datetime) -> tuple[int, list[Breach]]:
+def breaches(
+    session: Session, viewer: Capabilities, at: datetime, seen: Seen | None = None
+) -> tuple[int, list[Breach]]:
     """Reports owed and past their deadline: breached (missed) and not filed yet, or
     pending past due before the worker's next sweep marks them.
 
@@ -244,17 +310,26 @@ def breaches(session: Session, viewer: Capabilities, at: datetime) -> tuple[int,
             Obligation.status == _const("pending"), Obligation.due_at <= at
         ),
     ).subquery("breached")
-    shown = [Incident.status.in_([_const(s) for s in NOT_CLOSED]), visible_filter(viewer)]
-    # The count rides on the first page, as for the unacknowledged.
-    first = session.execute(
-        select(breached.c.id, func.count().over())
-        .join(Incident, Incident.id == breached.c.incident_id)
-        .where(*shown)
-        .order_by(breached.c.due_at, breached.c.id)
-        .limit(LIST_LIMIT)
-    ).all()
-    count = first[0][1] if first else 0
-    ids = [i for i, _ in first]
+    if seen is not None:
+        # The two indexes alone, kept where the viewer sees the incident.
+        owed = sorted(
+            (due is None, due or at, i)
+            for i, incident_id, due in session.execute(select(*breached.c))
+            if incident_id in seen.rows
+        )
+        count, ids = len(owed), [i for *_, i in owed[:LIST_LIMIT]]
+    else:
+        shown = [Incident.status.in_([_const(s) for s in NOT_CLOSED]), visible_filter(viewer)]
+        # The count rides on the first page, as for the unacknowledged.
+        first = session.execute(
+            select(breached.c.id, func.count().over())
+            .join(Incident, Incident.id == breached.c.incident_id)
+            .where(*shown)
+            .order_by(breached.c.due_at, breached.c.id)
+            .limit(LIST_LIMIT)
+        ).all()
+        count = first[0][1] if first else 0
+        ids = [i for i, _ in first]
     rows = {
         ob.id: (ob, incident)
         for ob, incident in session.execute(
@@ -291,9 +366,10 @@ def dashboard_context() -> dict[str, Any]:
     session = db()
     viewer = caps()
     at = now()
-    groups = grade_groups(session, viewer)
-    unacked_count, unacked = unacknowledged(session, viewer)
-    breach_count, breached = breaches(session, viewer, at)
+    seen = seen_by(session, viewer)
+    groups = grade_groups(session, viewer, seen)
+    unacked_count, unacked = unacknowledged(session, viewer, seen)
+    breach_count, breached = breaches(session, viewer, at, seen)
     listed = [i.id for g in groups for i in g.incidents] + [i.id for i in unacked]
     return {
         "groups": groups,

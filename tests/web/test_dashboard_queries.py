@@ -4,18 +4,33 @@ whole table of incidents, chains or obligations."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.web.dashboard import breaches, grade_groups, unacknowledged
-from incidents.org import Person
-from incidents.permissions import Capabilities
+from app.web import dashboard
+from app.web.dashboard import breaches, grade_groups, seen_by, unacknowledged
+from escalation.models import Obligation
+from escalation.response import open_incident
+from incidents.grading import GRADES
+from incidents.inputs import IncidentInput
+from incidents.org import Person, System
+from incidents.permissions import Capabilities, capabilities
 from tests.conftest import T0
-from tests.escalation.support import ack, open_, regrade
+from tests.escalation.support import (
+    DEFAULT_POLICY,
+    ack,
+    actor_for,
+    department_id,
+    open_,
+    regrade,
+)
 from tests.statements import executed
 
 EVERYONE = Capabilities(
@@ -117,3 +132,70 @@ def test_open_incidents_are_listed_by_their_nearest_unfulfilled_deadline_first(
     with any_factory() as s:
         major = next(g for g in grade_groups(s, EVERYONE) if g.grade == "major")
     assert [i.id for i in major.incidents] == [earlier, later]
+
+
+def test_a_department_head_gets_the_same_dashboard_from_one_read_of_what_they_see(
+    any_factory: sessionmaker[Session], any_org: dict[str, Person]
+) -> None:
+    """A viewer who does not see everything: the counts and lists taken from one read of
+    the incidents they see (``seen_by``) are those the per-panel queries give."""
+    rng = random.Random(11)
+    with any_factory() as s:
+        systems = {code: i for i, code in s.execute(select(System.id, System.code))}
+    for n in range(40):
+        data = IncidentInput.parse(
+            {
+                "title": f"事件 {n}",
+                "category": "network_attack",
+                "grade": rng.choice(GRADES),
+                "detected_at": (T0 - timedelta(minutes=rng.randrange(60))).isoformat(),
+                "responsible_department_id": department_id(
+                    any_factory, rng.choice(("traffic", "finance", "legal"))
+                ),
+                "system_ids": [systems[rng.choice(("portal", "finance-system", "oa"))]]
+                if rng.random() < 0.5
+                else [],
+            }
+        )
+        with any_factory() as s, s.begin():
+            incident = open_incident(
+                s, data=data, actor=actor_for(any_org["duty"]), now=T0, policy=DEFAULT_POLICY
+            )
+            incident_id, grade = incident.id, incident.grade
+        if rng.random() < 0.4:
+            assert ack(any_factory, any_org, incident_id, 5)
+        if grade != "especially_major" and rng.random() < 0.2:
+            regrade(any_factory, any_org, incident_id, 30, "especially_major")
+    with any_factory() as s, s.begin():
+        for ob in s.scalars(select(Obligation).where(Obligation.due_at.is_not(None))):
+            if rng.random() < 0.3:  # a breach: its deadline passed
+                s.execute(update(Obligation).where(Obligation.id == ob.id).values(status="missed"))
+    at = T0 + timedelta(hours=3)
+    with any_factory() as s:
+        head = capabilities(s, any_org["trafhead"], at)
+        seen = seen_by(s, head)
+        assert seen is not None and seen_by(s, EVERYONE) is None
+        assert 0 < len(seen.rows) < 40
+        for few in (dashboard.FEW, 0):  # the grade lists both ways
+            with patch.object(dashboard, "FEW", few):
+                assert _shown(grade_groups(s, head, seen)) == _shown(grade_groups(s, head))
+        count, rows = unacknowledged(s, head, seen)
+        assert (count, [i.id for i in rows]) == _ids(unacknowledged(s, head))
+        assert count > 0
+        count, owed = breaches(s, head, at, seen)
+        assert count > 0
+        assert (count, [(b.incident.id, b.deadline.name) for b in owed]) == (
+            _owed(breaches(s, head, at))
+        )
+
+
+def _shown(groups: list[Any]) -> list[tuple[str, int, list[int]]]:
+    return [(g.grade, g.count, [i.id for i in g.incidents]) for g in groups]
+
+
+def _ids(found: tuple[int, list[Any]]) -> tuple[int, list[int]]:
+    return found[0], [i.id for i in found[1]]
+
+
+def _owed(found: tuple[int, list[Any]]) -> tuple[int, list[tuple[int, str]]]:
+    return found[0], [(b.incident.id, b.deadline.name) for b in found[1]]
