@@ -77,7 +77,10 @@ class Incident(Base):
             "ix_incident_open",
             "grade",
             "acknowledged_at",
+            "responsible_department_id",
+            "detected_at",
             "id",
+            "status",  # SQLite tests the query's status terms on the index's own rows
             sqlite_where=text(OPEN_INCIDENT),
             postgresql_where=text(OPEN_INCIDENT),
         ),
